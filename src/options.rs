@@ -1,0 +1,438 @@
+//! The options schema shared by Rust, the C ABI, Python, Go and the command-line tool.
+//!
+//! One serde schema: JSON documents with unknown fields are rejected with the field's name. Durations are whole
+//! milliseconds so every language can write them. Builder methods with the fields' names allow
+//! `ServerOptions::new().jetstream(true).port(4222)`.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Environment variable that sets the default [`Keep`] policy (`never`, `on-failure` or `always`).
+pub const KEEP_ENV: &str = "NATS_SERVER_KEEP";
+
+/// What to keep of a server's private directory (log, config, ports file, JetStream store) once it is dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Keep {
+    /// Always remove everything.
+    Never,
+    /// Keep it when the dropping thread is panicking (a failed Rust test), and say where it is.
+    OnFailure,
+    /// Always keep it, and say where it is.
+    Always,
+}
+
+impl Keep {
+    /// Parses `never`, `on-failure` (or `on_failure`) and `always`.
+    pub fn parse(text: &str) -> Result<Keep> {
+        match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "never" | "no" | "0" | "false" => Ok(Keep::Never),
+            "on-failure" | "" => Ok(Keep::OnFailure),
+            "always" | "yes" | "1" | "true" => Ok(Keep::Always),
+            other => Err(Error::new(
+                ErrorKind::InvalidOptions,
+                format!("keep policy {other:?} is not one of never, on-failure, always"),
+            )),
+        }
+    }
+
+    /// The policy from `NATS_SERVER_KEEP`, or [`Keep::OnFailure`] when it is unset or invalid.
+    pub fn from_env() -> Keep {
+        std::env::var(KEEP_ENV)
+            .ok()
+            .and_then(|v| Keep::parse(&v).ok())
+            .unwrap_or(Keep::OnFailure)
+    }
+}
+
+/// A cluster listener for one server: the building block of clusters, usable on its own for custom topologies.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterListener {
+    /// The cluster name; servers only join peers with the same name.
+    pub name: String,
+    /// The cluster (route) port; `None` picks a free one (kept across restarts).
+    pub port: Option<u16>,
+    /// Route URLs to peers, e.g. `nats://127.0.0.1:6222`.
+    pub routes: Vec<String>,
+}
+
+/// Options for one `nats-server`. Every listener is on a dynamic port unless a port is given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerOptions {
+    /// The `nats-server` binary; else `$NATS_SERVER_BIN`, else `nats-server` on `PATH`.
+    pub binary: Option<PathBuf>,
+    /// A configuration file (relative paths are resolved against the current directory).
+    pub config_file: Option<PathBuf>,
+    /// Configuration text, applied after `config_file` (so it overrides it).
+    pub config: Option<String>,
+    /// Enables JetStream (`-js`). A config file can enable it too.
+    pub jetstream: bool,
+    /// The JetStream store directory; default: inside the server's private directory (removed with it).
+    /// A directory given here belongs to the caller and is never removed.
+    pub store_dir: Option<PathBuf>,
+    /// The interface to listen on (all listeners). Default `127.0.0.1`.
+    pub host: String,
+    /// The client port; `None` picks a free one (kept across restarts).
+    pub port: Option<u16>,
+    /// The server name (`-n`).
+    pub name: Option<String>,
+    /// Require this user (with `password`) from clients.
+    pub user: Option<String>,
+    /// The password for `user`.
+    pub password: Option<String>,
+    /// Require this token from clients.
+    pub token: Option<String>,
+    /// Opens the HTTP monitoring listener (`/varz`, `/healthz`, ...). Default on.
+    pub monitoring: bool,
+    /// Opens a plain-text websocket listener.
+    pub websocket: bool,
+    /// Opens a cluster listener with routes (see [`ClusterListener`]).
+    pub cluster: Option<ClusterListener>,
+    /// Debug logging (`-D`).
+    pub debug: bool,
+    /// Protocol tracing (`-V`).
+    pub trace: bool,
+    /// Extra command-line arguments, passed last.
+    pub args: Vec<String>,
+    /// How long to wait for the server to become ready, in milliseconds. Default 10 000.
+    pub startup_timeout_ms: u64,
+    /// What to keep after the server is dropped; default from `NATS_SERVER_KEEP`, else on-failure.
+    pub keep: Option<Keep>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            binary: None,
+            config_file: None,
+            config: None,
+            jetstream: false,
+            store_dir: None,
+            host: "127.0.0.1".to_string(),
+            port: None,
+            name: None,
+            user: None,
+            password: None,
+            token: None,
+            monitoring: true,
+            websocket: false,
+            cluster: None,
+            debug: false,
+            trace: false,
+            args: Vec::new(),
+            startup_timeout_ms: 10_000,
+            keep: None,
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty => $val:expr;)*) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $name(mut self, value: $ty) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                { self.$name = ($val)(value); }
+                self
+            }
+        )*
+    };
+}
+
+impl ServerOptions {
+    /// The defaults: loopback, dynamic ports, monitoring on, JetStream off.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    setters! {
+        /// Sets the binary path.
+        binary: impl Into<PathBuf> => |v: _| Some(Into::<PathBuf>::into(v));
+        /// Sets a configuration file.
+        config_file: impl Into<PathBuf> => |v: _| Some(Into::<PathBuf>::into(v));
+        /// Sets inline configuration text.
+        config: impl Into<String> => |v: _| Some(Into::<String>::into(v));
+        /// Enables or disables JetStream.
+        jetstream: bool => |v| v;
+        /// Sets the JetStream store directory (owned by the caller).
+        store_dir: impl Into<PathBuf> => |v: _| Some(Into::<PathBuf>::into(v));
+        /// Sets the listen host.
+        host: impl Into<String> => |v: _| Into::<String>::into(v);
+        /// Sets a fixed client port.
+        port: u16 => Some;
+        /// Sets the server name.
+        name: impl Into<String> => |v: _| Some(Into::<String>::into(v));
+        /// Requires a user (set the password too).
+        user: impl Into<String> => |v: _| Some(Into::<String>::into(v));
+        /// Sets the password for the user.
+        password: impl Into<String> => |v: _| Some(Into::<String>::into(v));
+        /// Requires a token.
+        token: impl Into<String> => |v: _| Some(Into::<String>::into(v));
+        /// Enables or disables the monitoring listener.
+        monitoring: bool => |v| v;
+        /// Enables or disables the websocket listener.
+        websocket: bool => |v| v;
+        /// Adds a cluster listener.
+        cluster: ClusterListener => Some;
+        /// Enables or disables debug logging.
+        debug: bool => |v| v;
+        /// Enables or disables protocol tracing.
+        trace: bool => |v| v;
+        /// Sets the startup timeout in milliseconds.
+        startup_timeout_ms: u64 => |v| v;
+        /// Sets what to keep after drop.
+        keep: Keep => Some;
+    }
+
+    /// Starts a server with these options (see [`crate::Server::run`]).
+    pub fn run(&self) -> Result<crate::Server> {
+        crate::Server::run(self)
+    }
+
+    /// Adds one extra command-line argument.
+    #[must_use]
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Parses options from a JSON document; unknown fields are rejected by name.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let opts: ServerOptions = from_json(json, "server")?;
+        opts.validate()?;
+        Ok(opts)
+    }
+
+    /// The options as a JSON document.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("options always serialize")
+    }
+
+    /// Checks the options for contradictions the server would report less clearly.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |msg: String| Err(Error::new(ErrorKind::InvalidOptions, msg));
+        if self.password.is_some() && self.user.is_none() {
+            return invalid("`password` is set but `user` is not; set both".into());
+        }
+        if self.user.is_some() && self.password.is_none() {
+            return invalid("`user` is set but `password` is not; set both".into());
+        }
+        if self.token.is_some() && self.user.is_some() {
+            return invalid("`token` and `user` cannot be used together; choose one".into());
+        }
+        if self.startup_timeout_ms == 0 {
+            return invalid("`startup_timeout_ms` must be greater than 0".into());
+        }
+        if self.host.trim().is_empty() {
+            return invalid("`host` must not be empty (default 127.0.0.1)".into());
+        }
+        if self.port == Some(0) {
+            return invalid("`port` 0 is not a port; leave it unset for a dynamic port".into());
+        }
+        if let Some(cluster) = &self.cluster {
+            if cluster.name.trim().is_empty() {
+                return invalid("`cluster.name` must not be empty".into());
+            }
+        }
+        if let Some(config) = &self.config_file {
+            if !config.exists() {
+                let cwd = std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default();
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "config file {} does not exist (relative paths are resolved against the current directory {cwd})",
+                        config.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Options for a cluster of servers, formed on dynamic ports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterOptions {
+    /// Number of nodes, 1 or more. Default 3.
+    pub nodes: usize,
+    /// The cluster name; default: a random one, so parallel clusters never join each other.
+    pub name: Option<String>,
+    /// The options every node starts from (JetStream, config, auth, binary, ...). Ports must stay dynamic.
+    pub server: ServerOptions,
+    /// One config file per node (empty: use `server.config_file` for all).
+    pub node_config_files: Vec<PathBuf>,
+    /// One server name per node (empty: `n1`, `n2`, ...).
+    pub node_names: Vec<String>,
+    /// How long to wait for the cluster to be ready (mesh formed, JetStream leader known), in milliseconds.
+    /// Default 30 000.
+    pub ready_timeout_ms: u64,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            nodes: 3,
+            name: None,
+            server: ServerOptions::default(),
+            node_config_files: Vec::new(),
+            node_names: Vec::new(),
+            ready_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl ClusterOptions {
+    /// Three nodes, no JetStream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    setters! {
+        /// Sets the node count.
+        nodes: usize => |v| v;
+        /// Sets the cluster name.
+        name: impl Into<String> => |v: _| Some(Into::<String>::into(v));
+        /// Sets the options every node starts from.
+        server: ServerOptions => |v| v;
+        /// Sets one config file per node.
+        node_config_files: Vec<PathBuf> => |v| v;
+        /// Sets one name per node.
+        node_names: Vec<String> => |v| v;
+        /// Sets the readiness timeout in milliseconds.
+        ready_timeout_ms: u64 => |v| v;
+    }
+
+    /// Enables JetStream on every node.
+    #[must_use]
+    pub fn jetstream(mut self, on: bool) -> Self {
+        self.server.jetstream = on;
+        self
+    }
+
+    /// Parses options from a JSON document; unknown fields are rejected by name.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let opts: ClusterOptions = from_json(json, "cluster")?;
+        opts.validate()?;
+        Ok(opts)
+    }
+
+    /// The options as a JSON document.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("options always serialize")
+    }
+
+    /// Checks the options.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |msg: String| Err(Error::new(ErrorKind::InvalidOptions, msg));
+        if self.nodes == 0 {
+            return invalid("`nodes` must be at least 1".into());
+        }
+        if !self.node_config_files.is_empty() && self.node_config_files.len() != self.nodes {
+            return invalid(format!(
+                "`node_config_files` has {} entries for {} nodes; give one per node or none",
+                self.node_config_files.len(),
+                self.nodes
+            ));
+        }
+        if !self.node_names.is_empty() && self.node_names.len() != self.nodes {
+            return invalid(format!(
+                "`node_names` has {} entries for {} nodes; give one per node or none",
+                self.node_names.len(),
+                self.nodes
+            ));
+        }
+        if self.server.port.is_some() || self.server.cluster.is_some() {
+            return invalid(
+                "a cluster chooses its nodes' client and cluster ports itself; leave `server.port` and `server.cluster` unset"
+                    .into(),
+            );
+        }
+        if self.server.store_dir.is_some() {
+            return invalid("nodes cannot share one `server.store_dir`; leave it unset".into());
+        }
+        if self.ready_timeout_ms == 0 {
+            return invalid("`ready_timeout_ms` must be greater than 0".into());
+        }
+        for file in &self.node_config_files {
+            if !file.exists() {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("node config file {} does not exist", file.display()),
+                ));
+            }
+        }
+        self.server.validate()
+    }
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOptions,
+            format!("{what} options JSON is invalid: {e}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_and_defaults() {
+        let opts = ServerOptions::from_json(r#"{"jetstream": true, "port": 4333}"#).unwrap();
+        assert!(opts.jetstream);
+        assert_eq!(opts.port, Some(4333));
+        assert_eq!(opts.host, "127.0.0.1");
+        assert!(opts.monitoring);
+        let again = ServerOptions::from_json(&opts.to_json()).unwrap();
+        assert_eq!(again, opts);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = ServerOptions::from_json(r#"{"jetstreem": true}"#).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidOptions);
+        assert!(err.message().contains("jetstreem"), "{err}");
+        let err = ClusterOptions::from_json(r#"{"server": {"prot": 1}}"#).unwrap_err();
+        assert!(err.message().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let err = ServerOptions::from_json(r#"{"port": "abc"}"#).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidOptions);
+        assert!(err.message().contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn contradictions_are_rejected() {
+        let err = ServerOptions::new().password("x").validate().unwrap_err();
+        assert!(err.message().contains("user"), "{err}");
+        let err = ClusterOptions::new().nodes(0).validate().unwrap_err();
+        assert!(err.message().contains("nodes"), "{err}");
+        let err = ClusterOptions::new()
+            .node_names(vec!["a".into()])
+            .validate()
+            .unwrap_err();
+        assert!(err.message().contains("node_names"), "{err}");
+    }
+
+    #[test]
+    fn keep_policy_parses() {
+        assert_eq!(Keep::parse("on_failure").unwrap(), Keep::OnFailure);
+        assert_eq!(Keep::parse("ALWAYS").unwrap(), Keep::Always);
+        assert!(Keep::parse("sometimes").is_err());
+        let json = serde_json::to_string(&Keep::OnFailure).unwrap();
+        assert_eq!(json, "\"on-failure\"");
+    }
+}

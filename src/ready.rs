@@ -1,0 +1,194 @@
+//! Readiness: the ports file, the client INFO line, and monitoring requests. Every wait races the child's exit
+//! and polls in steps of a fraction of a millisecond, growing to a few milliseconds at most.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::process::{Child, ExitStatus};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The listeners a server reports in its ports file (`--ports_file_dir`), written once all are up.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PortsFile {
+    pub nats: Vec<String>,
+    pub monitoring: Vec<String>,
+    pub cluster: Vec<String>,
+    pub websocket: Vec<String>,
+}
+
+impl PortsFile {
+    /// The port of the first URL of a listener, if it is open.
+    pub fn port_of(urls: &[String]) -> Option<u16> {
+        let first = urls.first()?;
+        let host_port = first.rsplit("://").next()?;
+        host_port
+            .rsplit(':')
+            .next()?
+            .trim_end_matches('/')
+            .parse()
+            .ok()
+    }
+}
+
+/// How a wait for start-up ended when it did not succeed.
+#[derive(Debug)]
+pub enum NotReady {
+    /// The process exited first.
+    Exited(ExitStatus),
+    /// The deadline passed.
+    TimedOut,
+    /// The harness could not poll.
+    Failed(Error),
+}
+
+/// A polling pause that starts at 50 µs and doubles up to `max`.
+pub struct Backoff {
+    pause: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub fn new(max: Duration) -> Self {
+        Backoff {
+            pause: Duration::from_micros(50),
+            max,
+        }
+    }
+
+    /// Sleeps for the current pause (never past `deadline`) and grows it.
+    pub fn sleep(&mut self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        std::thread::sleep(self.pause.min(left));
+        self.pause = (self.pause * 2).min(self.max);
+    }
+}
+
+/// Waits for `pid`'s ports file in `dir`, racing the child's exit. A partially written file is read again.
+pub fn wait_for_ports_file(
+    dir: &Path,
+    child: &mut Child,
+    deadline: Instant,
+) -> Result<PortsFile, NotReady> {
+    let suffix = format!("_{}.ports", child.id());
+    let mut backoff = Backoff::new(Duration::from_millis(2));
+    loop {
+        if let Some(found) = read_ports_file(dir, &suffix) {
+            return Ok(found);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => return Err(NotReady::Exited(status)),
+            Ok(None) => {}
+            Err(e) => return Err(NotReady::Failed(Error::io("waiting for nats-server", e))),
+        }
+        if Instant::now() >= deadline {
+            return Err(NotReady::TimedOut);
+        }
+        backoff.sleep(deadline);
+    }
+}
+
+fn read_ports_file(dir: &Path, suffix: &str) -> Option<PortsFile> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().ends_with(suffix) {
+            let text = std::fs::read_to_string(entry.path()).ok()?;
+            // Written non-atomically: an incomplete document fails to parse and is read again later.
+            let ports: PortsFile = serde_json::from_str(&text).ok()?;
+            return (!ports.nats.is_empty()).then_some(ports);
+        }
+    }
+    None
+}
+
+/// The address to dial for a listener bound to `host` (a wildcard host is dialled on loopback).
+pub fn dial_host(host: &str) -> &str {
+    match host {
+        "0.0.0.0" | "" => "127.0.0.1",
+        "::" | "[::]" => "::1",
+        other => other,
+    }
+}
+
+/// Connects to a client port and reads the server's `INFO` line (sent before any TLS handshake).
+pub fn read_info(host: &str, port: u16, timeout: Duration) -> std::io::Result<Value> {
+    let host = dial_host(host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("{host} does not resolve")))?;
+    let stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line)?;
+    let json = line.trim().strip_prefix("INFO ").ok_or_else(|| {
+        std::io::Error::other(format!("expected an INFO line, got {:?}", line.trim()))
+    })?;
+    serde_json::from_str(json).map_err(std::io::Error::other)
+}
+
+/// GETs `url` and returns the HTTP status and body parsed as JSON (`Value::Null` when the body is not JSON).
+pub fn http_get(url: &str, timeout: Duration) -> Result<(u16, Value)> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(url)
+        .call()
+        .map_err(|e| Error::new(ErrorKind::Monitoring, format!("GET {url} failed: {e}")))?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().map_err(|e| {
+        Error::new(
+            ErrorKind::Monitoring,
+            format!("reading the answer to GET {url}: {e}"),
+        )
+    })?;
+    Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_of_urls() {
+        let urls = vec![
+            "nats://127.0.0.1:4222".to_string(),
+            "nats://[::1]:4222".to_string(),
+        ];
+        assert_eq!(PortsFile::port_of(&urls), Some(4222));
+        assert_eq!(
+            PortsFile::port_of(&["http://[::1]:8222".to_string()]),
+            Some(8222)
+        );
+        assert_eq!(PortsFile::port_of(&[]), None);
+    }
+
+    #[test]
+    fn partial_ports_file_is_not_ready() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nats-server_42.ports"),
+            r#"{"nats":["nats://127.0.0.1:4"#,
+        )
+        .unwrap();
+        assert!(read_ports_file(dir.path(), "_42.ports").is_none());
+        std::fs::write(
+            dir.path().join("nats-server_42.ports"),
+            r#"{"nats":["nats://127.0.0.1:4222"],"monitoring":["http://127.0.0.1:8222"]}"#,
+        )
+        .unwrap();
+        let ports = read_ports_file(dir.path(), "_42.ports").unwrap();
+        assert_eq!(PortsFile::port_of(&ports.monitoring), Some(8222));
+    }
+}

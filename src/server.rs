@@ -1,0 +1,813 @@
+//! One real `nats-server` process: start, readiness, control, knowledge, cleanup.
+//!
+//! A [`Server`] owns its child process and its private directory ([`WorkDir`]). Dropping it kills and reaps the
+//! process and removes the directory (unless the keep policy says otherwise). Ports chosen dynamically at the first
+//! start are pinned, so `restart()` and `start()` after `stop()` come back on the same ports with the same store.
+
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::binary::{self, Version};
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::{Keep, ServerOptions};
+use crate::process;
+use crate::ready::{self, NotReady, PortsFile};
+use crate::workdir::WorkDir;
+
+const CONFIG_FILE: &str = "server.conf";
+const LOG_FILE: &str = "nats-server.log";
+const OUTPUT_FILE: &str = "output.log";
+const PORTS_DIR: &str = "ports";
+const STORE_DIR: &str = "jetstream";
+/// How long `stop()` waits for a graceful exit before it kills.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// The ports a server listens on. Dynamic ports are discovered at the first start and kept afterwards.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Ports {
+    /// The client port.
+    pub client: u16,
+    /// The HTTP monitoring port, when monitoring is on.
+    pub monitoring: Option<u16>,
+    /// The websocket port, when websocket is on.
+    pub websocket: Option<u16>,
+    /// The cluster (route) port, when the server has a cluster listener.
+    pub cluster: Option<u16>,
+}
+
+/// A running (or stopped) `nats-server` owned by the test.
+#[derive(Debug)]
+pub struct Server {
+    opts: ServerOptions,
+    binary: PathBuf,
+    child: Option<Child>,
+    last_pid: u32,
+    ports: Ports,
+    info: Value,
+    paused: bool,
+    /// Where this start's output begins in the output and log files, so errors quote only this start.
+    output_offset: u64,
+    log_offset: u64,
+    /// Declared last: dropped after the process is gone.
+    dir: WorkDir,
+}
+
+impl Server {
+    /// Options to build a server with: `Server::builder().jetstream(true).run()?`.
+    pub fn builder() -> ServerOptions {
+        ServerOptions::new()
+    }
+
+    /// Starts a server and returns once it accepts clients (its ports file is written and it sent its INFO).
+    pub fn run(opts: &ServerOptions) -> Result<Server> {
+        opts.validate()?;
+        let binary = binary::resolve(opts.binary.as_deref())?;
+        let keep = opts.keep.unwrap_or_else(Keep::from_env);
+        let dir = WorkDir::create(keep)?;
+        let mut server = Server {
+            opts: opts.clone(),
+            binary,
+            child: None,
+            last_pid: 0,
+            ports: Ports::default(),
+            info: Value::Null,
+            paused: false,
+            output_offset: 0,
+            log_offset: 0,
+            dir,
+        };
+        server.spawn_and_wait()?;
+        Ok(server)
+    }
+
+    // ----- control -------------------------------------------------------------------------------------------
+
+    /// Starts the server again after `stop()` or `kill()`, on the same ports with the same store.
+    /// Does nothing when it is running.
+    pub fn start(&mut self) -> Result<()> {
+        if self.is_running() {
+            return Ok(());
+        }
+        self.child = None;
+        self.spawn_and_wait()
+    }
+
+    /// Stops the server gracefully (SIGTERM; SIGKILL after 10 s) and reaps it. Stopping a stopped server is a
+    /// no-op.
+    pub fn stop(&mut self) -> Result<()> {
+        let Some(child) = self.child.as_mut() else {
+            return Ok(());
+        };
+        if child
+            .try_wait()
+            .map_err(|e| Error::io("checking nats-server", e))?
+            .is_none()
+        {
+            if self.paused {
+                let _ = process::signal(child.id(), libc::SIGCONT);
+            }
+            let _ = process::signal(child.id(), libc::SIGTERM);
+            if process::wait_timeout(child, STOP_GRACE)
+                .map_err(|e| Error::io("waiting for nats-server to stop", e))?
+                .is_none()
+            {
+                process::kill_and_reap(child).map_err(|e| Error::io("killing nats-server", e))?;
+            }
+        }
+        self.child = None;
+        self.paused = false;
+        Ok(())
+    }
+
+    /// Kills the server at once (SIGKILL, like a crash) and reaps it. Killing a stopped server is a no-op.
+    pub fn kill(&mut self) -> Result<()> {
+        if let Some(child) = self.child.as_mut() {
+            process::kill_and_reap(child).map_err(|e| Error::io("killing nats-server", e))?;
+        }
+        self.child = None;
+        self.paused = false;
+        Ok(())
+    }
+
+    /// Stops the server (gracefully) and starts it again on the same ports with the same store.
+    pub fn try_restart(&mut self) -> Result<()> {
+        self.stop()?;
+        self.spawn_and_wait()
+    }
+
+    /// Freezes the process (SIGSTOP): it keeps its sockets but answers nothing, like a hung server.
+    pub fn pause(&mut self) -> Result<()> {
+        self.send(libc::SIGSTOP, "pause")?;
+        self.paused = true;
+        Ok(())
+    }
+
+    /// Lets a paused process run again (SIGCONT).
+    pub fn resume(&mut self) -> Result<()> {
+        self.send(libc::SIGCONT, "resume")?;
+        self.paused = false;
+        Ok(())
+    }
+
+    /// Puts the server into lame duck mode (SIGUSR2): it stops accepting clients, and exits once its clients are
+    /// gone or its grace period (default 10 s) is over.
+    pub fn lame_duck(&mut self) -> Result<()> {
+        self.send(libc::SIGUSR2, "enter lame duck mode")
+    }
+
+    /// Makes the server reload its configuration (SIGHUP). The configuration is the generated one, which includes
+    /// `config_file`, so edits to that file are picked up.
+    pub fn reload(&mut self) -> Result<()> {
+        self.send(libc::SIGHUP, "reload")
+    }
+
+    /// Whether the process is alive (paused counts as alive).
+    pub fn is_running(&self) -> bool {
+        let Some(child) = self.child.as_ref() else {
+            return false;
+        };
+        // waitid with WNOWAIT peeks without reaping, so this works through a shared reference.
+        // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                child.id() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        // SAFETY: si_pid is valid to read after a successful waitid.
+        rc == 0 && unsafe { info.si_pid() } == 0
+    }
+
+    /// Whether the process is paused by [`Server::pause`].
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Waits up to `timeout` for the process to exit on its own (e.g. after lame duck) and reaps it.
+    /// Returns its exit status, or a [`ErrorKind::Timeout`] error.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
+        let child = self
+            .child
+            .as_mut()
+            .ok_or_else(|| Error::new(ErrorKind::NotRunning, "the server is not running"))?;
+        match process::wait_timeout(child, timeout)
+            .map_err(|e| Error::io("waiting for nats-server", e))?
+        {
+            Some(status) => {
+                self.child = None;
+                self.paused = false;
+                Ok(status)
+            }
+            None => Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "nats-server (pid {}) still runs after {timeout:?}",
+                    child.id()
+                ),
+            )),
+        }
+    }
+
+    // ----- knowledge -----------------------------------------------------------------------------------------
+
+    /// The options the server was started with.
+    pub fn options(&self) -> &ServerOptions {
+        &self.opts
+    }
+
+    /// The binary it runs.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// Every listener's port.
+    pub fn ports(&self) -> Ports {
+        self.ports
+    }
+
+    /// The client URL on the server's real host, e.g. `nats://127.0.0.1:4222` (`tls://` when TLS is required).
+    pub fn url(&self) -> String {
+        format!(
+            "{}://{}:{}",
+            self.scheme(),
+            url_host(ready::dial_host(&self.opts.host)),
+            self.ports.client
+        )
+    }
+
+    /// The monitoring base URL, e.g. `http://127.0.0.1:8222`, when monitoring is on.
+    pub fn monitoring_url(&self) -> Option<String> {
+        let host = url_host(ready::dial_host(&self.opts.host));
+        self.ports.monitoring.map(|p| format!("http://{host}:{p}"))
+    }
+
+    /// The websocket URL, e.g. `ws://127.0.0.1:8080`, when websocket is on.
+    pub fn websocket_url(&self) -> Option<String> {
+        let host = url_host(ready::dial_host(&self.opts.host));
+        self.ports.websocket.map(|p| format!("ws://{host}:{p}"))
+    }
+
+    /// The route URL other servers use to join this one, e.g. `nats://127.0.0.1:6222`, when it has a cluster
+    /// listener.
+    pub fn cluster_url(&self) -> Option<String> {
+        let host = url_host(ready::dial_host(&self.opts.host));
+        self.ports.cluster.map(|p| format!("nats://{host}:{p}"))
+    }
+
+    /// The server's private directory (config, log, output, ports file, default store).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The JetStream store directory passed to the server.
+    pub fn store_dir(&self) -> PathBuf {
+        self.opts
+            .store_dir
+            .clone()
+            .unwrap_or_else(|| self.dir.join(STORE_DIR))
+    }
+
+    /// The server's log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join(LOG_FILE)
+    }
+
+    /// The last `lines` lines of the server's log (all starts) followed by anything it printed to stdout/stderr.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let mut text = tail_lines(&read_from(&self.log_path(), 0), lines);
+        let output = read_from(&self.dir.join(OUTPUT_FILE), 0);
+        if !output.trim().is_empty() {
+            text.push_str("--- stdout/stderr ---\n");
+            text.push_str(&tail_lines(&output, lines));
+        }
+        text
+    }
+
+    /// The INFO the server sent when it became ready.
+    pub fn info(&self) -> &Value {
+        &self.info
+    }
+
+    /// The server's id (from its INFO).
+    pub fn server_id(&self) -> &str {
+        self.info["server_id"].as_str().unwrap_or_default()
+    }
+
+    /// The server's own version (from its INFO).
+    pub fn version(&self) -> Option<Version> {
+        self.info["version"].as_str().and_then(Version::parse)
+    }
+
+    /// Whether clients must use TLS.
+    pub fn tls_required(&self) -> bool {
+        self.info["tls_required"].as_bool().unwrap_or(false)
+    }
+
+    /// GETs a monitoring endpoint (`"varz"`, `"/healthz"`, `"jsz?accounts=true"`) and returns its JSON.
+    /// Any HTTP status other than 200 is an error that quotes the answer.
+    pub fn monitor(&self, endpoint: &str) -> Result<Value> {
+        let (status, body) = self.monitor_status(endpoint)?;
+        if status != 200 {
+            return Err(Error::new(
+                ErrorKind::Monitoring,
+                format!(
+                    "GET /{} answered {status}: {body}",
+                    endpoint.trim_start_matches('/')
+                ),
+            ));
+        }
+        Ok(body)
+    }
+
+    /// GETs a monitoring endpoint and returns the HTTP status with the JSON body, whatever the status.
+    pub fn monitor_status(&self, endpoint: &str) -> Result<(u16, Value)> {
+        let base = self.monitoring_url().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Monitoring,
+                "monitoring is disabled for this server (`monitoring: false`)",
+            )
+        })?;
+        if !self.is_running() {
+            return Err(Error::new(
+                ErrorKind::NotRunning,
+                "the server is not running",
+            ));
+        }
+        ready::http_get(
+            &format!("{base}/{}", endpoint.trim_start_matches('/')),
+            Duration::from_secs(5),
+        )
+    }
+
+    /// Changes what is kept of the private directory when the server is dropped.
+    pub fn set_keep(&mut self, keep: Keep) {
+        self.dir.set_keep_policy(keep);
+    }
+
+    // ----- the original crate's API --------------------------------------------------------------------------
+
+    /// `nats://localhost:PORT`, or `tls://localhost:PORT` when the server requires TLS (the original crate's
+    /// form, which matches certificates issued for `localhost`).
+    pub fn client_url(&self) -> String {
+        format!(
+            "{}://{}:{}",
+            self.scheme(),
+            self.url_host_for_clients(),
+            self.ports.client
+        )
+    }
+
+    /// The client port.
+    pub fn client_port(&self) -> u16 {
+        self.ports.client
+    }
+
+    /// The client URL with a user and password in it (percent-encoded).
+    pub fn client_url_with(&self, user: &str, pass: &str) -> String {
+        format!(
+            "{}://{}:{}@{}:{}",
+            self.scheme(),
+            utf8_percent_encode(user, USERINFO),
+            utf8_percent_encode(pass, USERINFO),
+            self.url_host_for_clients(),
+            self.ports.client
+        )
+    }
+
+    /// The client URL with a token in it (percent-encoded).
+    pub fn client_url_with_token(&self, token: &str) -> String {
+        format!(
+            "{}://{}@{}:{}",
+            self.scheme(),
+            utf8_percent_encode(token, USERINFO),
+            self.url_host_for_clients(),
+            self.ports.client
+        )
+    }
+
+    /// The process id (of the last start, if it has stopped since).
+    pub fn client_pid(&self) -> usize {
+        self.last_pid as usize
+    }
+
+    /// Stops and starts the server on the same ports with the same store; panics with the cause on failure.
+    pub fn restart(&mut self) {
+        if let Err(e) = self.try_restart() {
+            panic!("{e}");
+        }
+    }
+
+    // ----- internals -----------------------------------------------------------------------------------------
+
+    /// Replaces the routes used from the next start on (clusters use this once every peer's port is known).
+    pub(crate) fn set_routes(&mut self, routes: Vec<String>) {
+        if let Some(cluster) = self.opts.cluster.as_mut() {
+            cluster.routes = routes;
+        }
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls_required() {
+            "tls"
+        } else {
+            "nats"
+        }
+    }
+
+    fn url_host_for_clients(&self) -> String {
+        match self.opts.host.as_str() {
+            "127.0.0.1" | "0.0.0.0" | "localhost" | "" => "localhost".to_string(),
+            other => url_host(ready::dial_host(other)),
+        }
+    }
+
+    fn send(&mut self, signal: libc::c_int, what: &str) -> Result<()> {
+        if !self.is_running() {
+            return Err(Error::new(
+                ErrorKind::NotRunning,
+                format!("cannot {what}: the server is not running"),
+            ));
+        }
+        let pid = self.child.as_ref().map(Child::id).unwrap_or_default();
+        process::signal(pid, signal)
+            .map_err(|e| Error::io(format!("signalling nats-server (pid {pid}) to {what}"), e))
+    }
+
+    /// Writes the generated config, spawns the process and waits until it is ready or has failed.
+    fn spawn_and_wait(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(self.opts.startup_timeout_ms);
+        self.write_config()?;
+        let ports_dir = self.dir.join(PORTS_DIR);
+        fs::create_dir_all(&ports_dir).map_err(|e| Error::io("creating the ports directory", e))?;
+        let output_path = self.dir.join(OUTPUT_FILE);
+        let output = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&output_path)
+            .map_err(|e| Error::io(format!("opening {}", output_path.display()), e))?;
+        self.output_offset = file_len(&output_path);
+        self.log_offset = file_len(&self.log_path());
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(self.arguments(&ports_dir))
+            .stdin(Stdio::null())
+            .stdout(
+                output
+                    .try_clone()
+                    .map_err(|e| Error::io("duplicating a file handle", e))?,
+            )
+            .stderr(output);
+        let child = process::spawn(cmd).map_err(|e| {
+            Error::new(
+                ErrorKind::BinaryNotFound,
+                format!("could not run {}: {e}", self.binary.display()),
+            )
+        })?;
+        self.last_pid = child.id();
+        self.dir.record_server_pid(child.id());
+        let child = self.child.insert(child);
+        let ports = match ready::wait_for_ports_file(&ports_dir, child, deadline) {
+            Ok(ports) => ports,
+            Err(not_ready) => return Err(self.startup_failure(not_ready)),
+        };
+        self.record_ports(&ports);
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(100));
+        match ready::read_info(&self.opts.host, self.ports.client, left) {
+            Ok(info) => self.info = info,
+            Err(e) => {
+                let err = Error::new(
+                    ErrorKind::ServerExited,
+                    format!(
+                        "nats-server wrote its ports file but its client port {} sent no INFO: {e}",
+                        self.ports.client
+                    ),
+                );
+                return Err(self.fail_start(err));
+            }
+        }
+        Ok(())
+    }
+
+    fn arguments(&self, ports_dir: &Path) -> Vec<String> {
+        let o = &self.opts;
+        let mut args: Vec<String> = vec![
+            "-c".into(),
+            path_arg(&self.dir.join(CONFIG_FILE)),
+            "-a".into(),
+            o.host.clone(),
+            "-p".into(),
+            port_arg(o.port.or(nonzero(self.ports.client))),
+            "--ports_file_dir".into(),
+            path_arg(ports_dir),
+            "-l".into(),
+            path_arg(&self.log_path()),
+            "--store_dir".into(),
+            path_arg(&self.store_dir()),
+        ];
+        if o.monitoring {
+            args.extend(["-m".into(), port_arg(self.ports.monitoring)]);
+        }
+        if o.jetstream {
+            args.push("-js".into());
+        }
+        if let Some(name) = &o.name {
+            args.extend(["-n".into(), name.clone()]);
+        }
+        if let (Some(user), Some(pass)) = (&o.user, &o.password) {
+            args.extend(["--user".into(), user.clone(), "--pass".into(), pass.clone()]);
+        }
+        if let Some(token) = &o.token {
+            args.extend(["--auth".into(), token.clone()]);
+        }
+        if let Some(cluster) = &o.cluster {
+            let port = port_arg(cluster.port.or(self.ports.cluster));
+            args.extend([
+                "--cluster".into(),
+                format!("nats://{}:{port}", url_host(&o.host)),
+                "--cluster_name".into(),
+                cluster.name.clone(),
+            ]);
+            if !cluster.routes.is_empty() {
+                args.extend(["--routes".into(), cluster.routes.join(",")]);
+            }
+        }
+        if o.debug {
+            args.push("-D".into());
+        }
+        if o.trace {
+            args.push("-V".into());
+        }
+        args.extend(o.args.iter().cloned());
+        args
+    }
+
+    /// The generated config: the user's file (included), the inline text, then the harness's own blocks.
+    fn write_config(&self) -> Result<()> {
+        let mut text = String::from(
+            "# Generated by the nats-server test harness. Later settings override earlier ones;\n\
+             # the command-line flags (ports, auth, JetStream, cluster) override both.\n",
+        );
+        if let Some(file) = &self.opts.config_file {
+            let absolute = std::path::absolute(file)
+                .map_err(|e| Error::io(format!("resolving {}", file.display()), e))?;
+            // nats-server joins include paths to the including file's directory, even absolute ones: climb to /.
+            let include = relative_to_root(self.dir.path(), &absolute);
+            text.push_str(&format!("include {}\n", quote(&include)));
+        }
+        if let Some(inline) = &self.opts.config {
+            text.push_str(inline);
+            text.push('\n');
+        }
+        if self.opts.websocket {
+            text.push_str(&format!(
+                "websocket {{\n  host: {}\n  port: {}\n  no_tls: true\n}}\n",
+                quote(&self.opts.host),
+                port_arg(self.ports.websocket)
+            ));
+        }
+        let path = self.dir.join(CONFIG_FILE);
+        fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    }
+
+    fn record_ports(&mut self, ports: &PortsFile) {
+        self.ports.client = PortsFile::port_of(&ports.nats).unwrap_or_default();
+        self.ports.monitoring = PortsFile::port_of(&ports.monitoring);
+        self.ports.websocket = PortsFile::port_of(&ports.websocket);
+        self.ports.cluster = PortsFile::port_of(&ports.cluster);
+    }
+
+    /// Turns a failed wait into an error with the server's own words, leaving no process behind.
+    fn startup_failure(&mut self, not_ready: NotReady) -> Error {
+        let err = match not_ready {
+            NotReady::Failed(e) => e,
+            NotReady::TimedOut => Error::new(
+                ErrorKind::StartupTimeout,
+                format!(
+                    "nats-server was not ready within {} ms (startup_timeout_ms); a slow or overloaded machine may \
+                     need a larger timeout",
+                    self.opts.startup_timeout_ms
+                ),
+            ),
+            NotReady::Exited(status) => {
+                let words = self.words_since_start();
+                let (kind, cause) = classify_exit(&words);
+                let port_hint = if kind == ErrorKind::PortInUse {
+                    match self.opts.port {
+                        Some(p) => format!(" (port {p} was requested; choose another or leave `port` unset)"),
+                        None => " (a port kept from an earlier start was taken meanwhile)".to_string(),
+                    }
+                } else {
+                    String::new()
+                };
+                Error::new(
+                    kind,
+                    format!(
+                        "nats-server exited ({status}) before it was ready: {cause}{port_hint}. It said:\n{}",
+                        indent(if words.trim().is_empty() { "(nothing)" } else { &words })
+                    ),
+                )
+            }
+        };
+        self.fail_start(err)
+    }
+
+    /// Kills and reaps whatever runs, and adds the command line and the log's tail to `err`.
+    fn fail_start(&mut self, err: Error) -> Error {
+        if let Some(child) = self.child.as_mut() {
+            let _ = process::kill_and_reap(child);
+        }
+        self.child = None;
+        let ports_dir = self.dir.join(PORTS_DIR);
+        let command = std::iter::once(self.binary.display().to_string())
+            .chain(self.arguments(&ports_dir))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut message = format!("{}\ncommand: {command}", err.message());
+        if err.kind() == ErrorKind::StartupTimeout {
+            let log = read_from(&self.log_path(), self.log_offset);
+            message.push_str(&format!("\nlog so far:\n{}", indent(&tail_lines(&log, 20))));
+        }
+        Error::new(err.kind(), message)
+    }
+
+    /// What the server printed and logged as errors since the last spawn.
+    fn words_since_start(&self) -> String {
+        let mut words = read_from(&self.dir.join(OUTPUT_FILE), self.output_offset);
+        let log = read_from(&self.log_path(), self.log_offset);
+        for line in log
+            .lines()
+            .filter(|l| l.contains("[FTL]") || l.contains("[ERR]"))
+        {
+            words.push_str(line);
+            words.push('\n');
+        }
+        words.trim().to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = process::kill_and_reap(child);
+        }
+        // `dir` is dropped after this, removing (or keeping) the directory.
+    }
+}
+
+/// What made a server exit at start, from its own words.
+fn classify_exit(words: &str) -> (ErrorKind, &'static str) {
+    let lower = words.to_ascii_lowercase();
+    if lower.contains("address already in use") {
+        (ErrorKind::PortInUse, "a port it needs is already in use")
+    } else if lower.contains("flag provided but not defined")
+        || lower.contains("usage: nats-server")
+    {
+        (
+            ErrorKind::Config,
+            "it does not know one of its command-line options",
+        )
+    } else if !words.trim().is_empty() {
+        (ErrorKind::Config, "it rejected its configuration")
+    } else {
+        (ErrorKind::ServerExited, "it gave no reason")
+    }
+}
+
+/// Characters escaped in the user-info part of a URL (RFC 3986 user-info allows unreserved and sub-delims).
+const USERINFO: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b':')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'@')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+fn url_host(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+fn nonzero(port: u16) -> Option<u16> {
+    (port != 0).then_some(port)
+}
+
+fn port_arg(port: Option<u16>) -> String {
+    port.map_or_else(|| "-1".to_string(), |p| p.to_string())
+}
+
+fn path_arg(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// A config-file string literal.
+fn quote(text: &str) -> String {
+    serde_json::to_string(text).expect("strings always serialize")
+}
+
+/// A path that, joined to `from`, names `to`: enough `..` to climb to the root, then `to` without its root.
+fn relative_to_root(from: &Path, to: &Path) -> String {
+    let depth = from
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .count();
+    let mut rel = "../".repeat(depth);
+    rel.push_str(to.to_string_lossy().trim_start_matches('/'));
+    rel
+}
+
+fn file_len(path: &Path) -> u64 {
+    fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn read_from(path: &Path, offset: u64) -> String {
+    let Ok(mut file) = fs::File::open(path) else {
+        return String::new();
+    };
+    let mut bytes = Vec::new();
+    if file.seek(SeekFrom::Start(offset)).is_err() || file.read_to_end(&mut bytes).is_err() {
+        return String::new();
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn tail_lines(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    let mut out = all[all.len().saturating_sub(lines)..].join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn include_path_climbs_to_root() {
+        let rel = relative_to_root(Path::new("/tmp/a/b"), Path::new("/home/u/x.conf"));
+        assert_eq!(rel, "../../../home/u/x.conf");
+    }
+
+    #[test]
+    fn userinfo_is_encoded() {
+        let enc = utf8_percent_encode("a@b:c/d e", USERINFO).to_string();
+        assert_eq!(enc, "a%40b%3Ac%2Fd%20e");
+    }
+
+    #[test]
+    fn exits_are_classified() {
+        assert_eq!(
+            classify_exit("[FTL] Error listening on port: 127.0.0.1:4222, \"listen tcp 127.0.0.1:4222: bind: address already in use\"").0,
+            ErrorKind::PortInUse
+        );
+        assert_eq!(
+            classify_exit("flag provided but not defined: -bogus").0,
+            ErrorKind::Config
+        );
+        assert_eq!(
+            classify_exit("nats-server: x.conf:1:3: unknown field").0,
+            ErrorKind::Config
+        );
+        assert_eq!(classify_exit("").0, ErrorKind::ServerExited);
+    }
+}

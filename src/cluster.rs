@@ -225,7 +225,7 @@ impl Cluster {
     /// The node index of the JetStream meta leader, as the running nodes agree on it now (`None` when they do not
     /// agree or there is none).
     pub fn meta_leader(&self) -> Option<usize> {
-        self.agreed_leader().ok().flatten()
+        self.agreed_leader().ok()
     }
 
     fn active(&self) -> impl Iterator<Item = (usize, &Server)> {
@@ -235,33 +235,47 @@ impl Cluster {
             .filter(|(_, s)| s.is_running() && !s.is_paused())
     }
 
-    fn wait_mesh(&self, deadline: Instant) -> Result<()> {
+    /// Polls `check` until it yields a value or `deadline` passes; the error then quotes the last reason it gave.
+    /// Monitoring failures count as "not yet": a node busy electing may answer slowly.
+    fn poll<T>(
+        &self,
+        deadline: Instant,
+        what: &str,
+        mut check: impl FnMut() -> Result<T, String>,
+    ) -> Result<T> {
         let mut backoff = Backoff::new(Duration::from_millis(5));
         loop {
-            let missing = self.mesh_gaps()?;
-            if missing.is_empty() {
-                return Ok(());
-            }
+            let reason = match check() {
+                Ok(value) => return Ok(value),
+                Err(reason) => reason,
+            };
             if Instant::now() >= deadline {
                 return Err(Error::new(
                     ErrorKind::Timeout,
-                    format!(
-                        "cluster {} did not form a full mesh in time: {}",
-                        self.name,
-                        missing.join("; ")
-                    ),
+                    format!("cluster {}: {what} in time: {reason}", self.name),
                 ));
             }
             backoff.sleep(deadline);
         }
     }
 
+    fn wait_mesh(&self, deadline: Instant) -> Result<()> {
+        self.poll(deadline, "the nodes did not form a full mesh", || {
+            let gaps = self.mesh_gaps()?;
+            if gaps.is_empty() {
+                Ok(())
+            } else {
+                Err(gaps.join("; "))
+            }
+        })
+    }
+
     /// For each active node that does not yet route to every other active node, which peers it lacks.
-    fn mesh_gaps(&self) -> Result<Vec<String>> {
+    fn mesh_gaps(&self) -> Result<Vec<String>, String> {
         let active: Vec<(usize, &Server)> = self.active().collect();
         let mut gaps = Vec::new();
         for (i, server) in &active {
-            let routez = server.monitor("routez")?;
+            let routez = server.monitor("routez").map_err(|e| e.to_string())?;
             let seen: HashSet<&str> = routez["routes"]
                 .as_array()
                 .map(|routes| {
@@ -288,48 +302,46 @@ impl Cluster {
     }
 
     fn wait_leader(&self, deadline: Instant) -> Result<usize> {
-        let mut backoff = Backoff::new(Duration::from_millis(5));
-        loop {
-            let last = match self.agreed_leader()? {
-                Some(leader) if self.leader_sees_all(leader)? => return Ok(leader),
-                Some(leader) => format!(
+        self.poll(deadline, "no JetStream meta leader", || {
+            let leader = self.agreed_leader()?;
+            if self.leader_sees_all(leader)? {
+                Ok(leader)
+            } else {
+                Err(format!(
                     "node {} leads but does not yet see every peer as current",
                     leader + 1
-                ),
-                None => "the running nodes do not agree on a meta leader yet".to_string(),
-            };
-            if Instant::now() >= deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "cluster {}: no JetStream meta leader in time: {last}",
-                        self.name
-                    ),
-                ));
+                ))
             }
-            backoff.sleep(deadline);
-        }
+        })
     }
 
-    fn agreed_leader(&self) -> Result<Option<usize>> {
+    /// The active node that every active node names as meta leader, or why there is none.
+    fn agreed_leader(&self) -> Result<usize, String> {
         let mut agreed: Option<String> = None;
-        for (_, server) in self.active() {
-            let jsz = server.monitor("jsz")?;
+        for (i, server) in self.active() {
+            let jsz = server.monitor("jsz").map_err(|e| e.to_string())?;
             let leader = jsz["meta_cluster"]["leader"].as_str().unwrap_or_default();
-            if leader.is_empty() || agreed.as_deref().is_some_and(|a| a != leader) {
-                return Ok(None);
+            if leader.is_empty() {
+                return Err(format!("node {} knows no meta leader yet", i + 1));
             }
-            agreed = Some(leader.to_string());
+            match &agreed {
+                Some(a) if a != leader => {
+                    return Err(format!("the nodes name different leaders ({a}, {leader})"))
+                }
+                _ => agreed = Some(leader.to_string()),
+            }
         }
-        Ok(agreed.and_then(|name| {
-            self.servers
-                .iter()
-                .position(|s| s.info()["server_name"].as_str() == Some(&name))
-        }))
+        let name = agreed.ok_or("no node is running")?;
+        self.active()
+            .find(|(_, s)| s.info()["server_name"].as_str() == Some(name.as_str()))
+            .map(|(i, _)| i)
+            .ok_or_else(|| format!("the nodes still name {name}, which is stopped or paused"))
     }
 
-    fn leader_sees_all(&self, leader: usize) -> Result<bool> {
-        let jsz = self.servers[leader].monitor("jsz")?;
+    fn leader_sees_all(&self, leader: usize) -> Result<bool, String> {
+        let jsz = self.servers[leader]
+            .monitor("jsz")
+            .map_err(|e| e.to_string())?;
         let replicas = jsz["meta_cluster"]["replicas"]
             .as_array()
             .cloned()
@@ -351,7 +363,10 @@ impl Cluster {
     fn wait_healthy(&self, deadline: Instant) -> Result<()> {
         for (i, server) in self.active() {
             loop {
-                let (status, body): (u16, Value) = server.monitor_status("healthz")?;
+                let (status, body): (u16, Value) = match server.monitor_status("healthz") {
+                    Ok(answer) => answer,
+                    Err(e) => (0, Value::String(e.to_string())),
+                };
                 if status == 200 {
                     break;
                 }

@@ -374,13 +374,26 @@ impl ClusterOptions {
     }
 }
 
+/// Parses a JSON document, naming the field at fault (`server.cluster.name: invalid type ...`) and rejecting
+/// trailing text.
 fn from_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| {
+    let invalid = |detail: String| {
         Error::new(
             ErrorKind::InvalidOptions,
-            format!("{what} options JSON is invalid: {e}"),
+            format!("{what} options JSON is invalid: {detail}"),
         )
-    })
+    };
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let opts: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            invalid(e.inner().to_string())
+        } else {
+            invalid(format!("field `{path}`: {}", e.inner()))
+        }
+    })?;
+    deserializer.end().map_err(|e| invalid(e.to_string()))?;
+    Ok(opts)
 }
 
 #[cfg(test)]
@@ -411,7 +424,14 @@ mod tests {
     fn wrong_type_is_named() {
         let err = ServerOptions::from_json(r#"{"port": "abc"}"#).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidOptions);
-        assert!(err.message().contains("invalid type"), "{err}");
+        assert!(
+            err.message().contains("field `port`: invalid type"),
+            "{err}"
+        );
+        let err = ClusterOptions::from_json(r#"{"server": {"cluster": {"name": 5}}}"#).unwrap_err();
+        assert!(err.message().contains("`server.cluster.name`"), "{err}");
+        let err = ServerOptions::from_json("{} {}").unwrap_err();
+        assert!(err.message().contains("trailing"), "{err}");
     }
 
     #[test]

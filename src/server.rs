@@ -290,10 +290,10 @@ impl Server {
     /// The last `lines` lines of the server's log (all starts) followed by anything it printed to stdout/stderr.
     pub fn log_tail(&self, lines: usize) -> String {
         let mut text = tail_lines(&read_from(&self.log_path(), 0), lines);
-        let output = read_from(&self.dir.join(OUTPUT_FILE), 0);
+        let output = tail_lines(&read_from(&self.dir.join(OUTPUT_FILE), 0), lines);
         if !output.trim().is_empty() {
             text.push_str("--- stdout/stderr ---\n");
-            text.push_str(&tail_lines(&output, lines));
+            text.push_str(&output);
         }
         text
     }

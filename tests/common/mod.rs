@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nats_server::{binary, Version};
+
+/// The version of the nats-server the tests run against.
+pub fn server_version() -> Version {
+    let bin = binary::resolve(None)
+        .expect("tests need a nats-server: set NATS_SERVER_BIN or put it on PATH");
+    binary::version(&bin).expect("nats-server --version")
+}
+
+/// Skips (returns true and says why) when the server is older than `major.minor`.
+pub fn skip_before(major: u32, minor: u32, why: &str) -> bool {
+    let v = server_version();
+    if v.at_least(major, minor) {
+        return false;
+    }
+    eprintln!("SKIPPED: needs nats-server >= {major}.{minor} ({why}); this is {v}");
+    true
+}
+
+/// The crate's `configs/jetstream.conf` (strict mode: nats-server 2.10 and later).
+pub fn jetstream_conf() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("configs/jetstream.conf")
+        .display()
+        .to_string()
+}
+
+/// A path under the crate's `tests/certs`.
+pub fn cert(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/certs")
+        .join(name)
+}
+
+/// Whether a process with this pid exists (a zombie counts as gone).
+pub fn pid_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X"))
+        }
+        Err(_) => false,
+    }
+}
+
+/// Waits up to `timeout` for `cond`; returns whether it became true.
+pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Asserts that a server's process and directory are gone.
+pub fn assert_nothing_left(pids: &[u32], dirs: &[PathBuf]) {
+    for pid in pids {
+        assert!(!pid_alive(*pid), "nats-server pid {pid} is still alive");
+    }
+    for dir in dirs {
+        assert!(!dir.exists(), "directory {} was left behind", dir.display());
+    }
+}
+
+/// A directory for a test's own files, removed on drop.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temp dir")
+}

@@ -1,0 +1,432 @@
+//! A single real server, driven by a real client (async-nats).
+
+mod common;
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use common::*;
+use futures::StreamExt;
+use nats_server::{Keep, Server, ServerOptions};
+
+fn run(opts: ServerOptions) -> Server {
+    Server::run(&opts.keep(Keep::Never)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn publish_and_subscribe() {
+    let server = run(ServerOptions::new());
+    assert!(server.client_url().starts_with("nats://localhost:"));
+    let client = async_nats::connect(server.client_url()).await.unwrap();
+    let mut sub = client.subscribe("greet").await.unwrap();
+    client.publish("greet", "hello".into()).await.unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(msg.payload.as_ref(), b"hello");
+}
+
+#[tokio::test]
+async fn restart_on_a_dynamic_port_keeps_port_and_jetstream_data() {
+    let mut server = run(ServerOptions::new().jetstream(true));
+    let port = server.client_port();
+    let first_pid = server.pid().unwrap();
+    let client = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(server.client_url())
+        .await
+        .unwrap();
+    let js = jetstream::new(client.clone());
+    js.create_stream(stream::Config {
+        name: "ORDERS".into(),
+        subjects: vec!["orders.>".into()],
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    js.publish("orders.1", "first".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    server.try_restart().unwrap();
+    assert_eq!(
+        server.client_port(),
+        port,
+        "restart must keep the dynamic port"
+    );
+    assert_ne!(
+        server.pid().unwrap(),
+        first_pid,
+        "restart must start a new process"
+    );
+
+    // The same client reconnects by itself and the stream's data survived.
+    let ack = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match js.publish("orders.2", "second".into()).await {
+                Ok(ack) => match ack.await {
+                    Ok(ack) => return ack,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                },
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    })
+    .await
+    .expect("the client reconnected and published after restart");
+    assert_eq!(ack.sequence, 2, "the stream kept its first message");
+    let mut stream = js.get_stream("ORDERS").await.unwrap();
+    assert_eq!(stream.info().await.unwrap().state.messages, 2);
+    let first = stream.get_raw_message(1).await.unwrap();
+    assert_eq!(first.payload.as_ref(), b"first");
+}
+
+#[tokio::test]
+async fn stop_then_start_comes_back_on_the_same_port() {
+    let mut server = run(ServerOptions::new());
+    let url = server.client_url();
+    let pid = server.pid().unwrap();
+    server.stop().unwrap();
+    assert!(!server.is_running());
+    assert!(server.pid().is_none());
+    assert!(!pid_alive(pid), "stop must reap the process");
+    assert!(
+        async_nats::connect(&url).await.is_err(),
+        "a stopped server accepts nobody"
+    );
+    server.stop().unwrap(); // stopping twice is harmless
+    server.start().unwrap();
+    assert!(server.is_running());
+    assert_eq!(server.client_url(), url);
+    async_nats::connect(&url)
+        .await
+        .unwrap()
+        .flush()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn kill_is_a_crash_and_start_recovers() {
+    let mut server = run(ServerOptions::new());
+    let pid = server.pid().unwrap();
+    server.kill().unwrap();
+    assert!(!server.is_running());
+    assert!(!pid_alive(pid));
+    let err = server.pause().unwrap_err();
+    assert_eq!(err.kind(), nats_server::ErrorKind::NotRunning);
+    server.start().unwrap();
+    async_nats::connect(server.client_url())
+        .await
+        .unwrap()
+        .flush()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn pause_blocks_a_request_and_resume_unblocks_it() {
+    let mut server = run(ServerOptions::new());
+    let responder = async_nats::connect(server.client_url()).await.unwrap();
+    let mut requests = responder.subscribe("echo").await.unwrap();
+    tokio::spawn(async move {
+        while let Some(msg) = requests.next().await {
+            if let Some(reply) = msg.reply {
+                responder.publish(reply, msg.payload).await.unwrap();
+            }
+        }
+    });
+    let client = async_nats::connect(server.client_url()).await.unwrap();
+    client.request("echo", "before".into()).await.unwrap();
+
+    server.pause().unwrap();
+    assert!(server.is_running(), "a paused server is still alive");
+    let blocked = tokio::time::timeout(
+        Duration::from_millis(500),
+        client.request("echo", "paused".into()),
+    )
+    .await;
+    assert!(
+        !matches!(blocked, Ok(Ok(_))),
+        "a request to a paused server must not be answered"
+    );
+    server.resume().unwrap();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.request("echo", "after".into()),
+    )
+    .await
+    .expect("the request is answered after resume")
+    .unwrap();
+    assert_eq!(answer.payload.as_ref(), b"after");
+}
+
+#[tokio::test]
+async fn lame_duck_tells_clients_and_the_server_leaves() {
+    // A short grace period: the server closes remaining clients after it, and then leaves.
+    let mut server = run(ServerOptions::new().config("lame_duck_grace_period: \"1s\""));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = async_nats::ConnectOptions::new()
+        .event_callback(move |event| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(event);
+            }
+        })
+        .connect(server.client_url())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    server.lame_duck().unwrap();
+    let told = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(event) = rx.recv().await {
+            if matches!(event, async_nats::Event::LameDuckMode) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(told, Ok(true), "the client is told about lame duck mode");
+    server.wait_exit(Duration::from_secs(15)).unwrap();
+    assert!(!server.is_running());
+}
+
+#[test]
+fn lame_duck_through_the_original_helper() {
+    let mut server = run(ServerOptions::new());
+    nats_server::set_lame_duck_mode(&server);
+    server.wait_exit(Duration::from_secs(15)).unwrap();
+}
+
+#[tokio::test]
+async fn tls_gives_a_tls_url_that_verifies() {
+    let config = format!(
+        "tls {{\n  cert_file: {:?}\n  key_file: {:?}\n}}\n",
+        cert("server-cert.pem").display().to_string(),
+        cert("server-key.pem").display().to_string()
+    );
+    let server = run(ServerOptions::new().config(config));
+    assert!(server.tls_required());
+    let url = server.client_url();
+    assert!(url.starts_with("tls://localhost:"), "{url}");
+    let client = async_nats::ConnectOptions::new()
+        .add_root_certificates(cert("ca.pem"))
+        .require_tls(true)
+        .connect(url)
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+}
+
+/// The user-info of a URL, percent-decoded (async-nats ignores credentials in URLs; nats.go, nats.c and nats-py
+/// read them, and the C, Go and Python tests connect with the URLs as they are).
+fn credentials(url: &str) -> (String, Option<String>) {
+    let userinfo = url.split("://").nth(1).unwrap().rsplit_once('@').unwrap().0;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .unwrap()
+            .into_owned()
+    };
+    match userinfo.split_once(':') {
+        Some((user, pass)) => (decode(user), Some(decode(pass))),
+        None => (decode(userinfo), None),
+    }
+}
+
+#[tokio::test]
+async fn user_and_password_urls_authenticate() {
+    let server = run(ServerOptions::new().user("alice").password("s3cr@t/:"));
+    let url = server.client_url_with("alice", "s3cr@t/:");
+    assert!(
+        url.starts_with("nats://alice:s3cr%40t%2F%3A@localhost:"),
+        "{url}"
+    );
+    let (user, pass) = credentials(&url);
+    async_nats::ConnectOptions::with_user_and_password(user, pass.unwrap())
+        .connect(server.client_url())
+        .await
+        .unwrap()
+        .flush()
+        .await
+        .unwrap();
+    let (user, pass) = credentials(&server.client_url_with("alice", "wrong"));
+    let wrong = async_nats::ConnectOptions::with_user_and_password(user, pass.unwrap())
+        .connect(server.client_url())
+        .await;
+    assert!(wrong.is_err(), "a wrong password is refused");
+    assert!(
+        async_nats::connect(server.client_url()).await.is_err(),
+        "no credentials are refused"
+    );
+}
+
+#[tokio::test]
+async fn token_urls_authenticate() {
+    let server = run(ServerOptions::new().token("t0k en"));
+    let url = server.client_url_with_token("t0k en");
+    assert!(url.starts_with("nats://t0k%20en@localhost:"), "{url}");
+    let (token, none) = credentials(&url);
+    assert!(none.is_none());
+    async_nats::ConnectOptions::with_token(token)
+        .connect(server.client_url())
+        .await
+        .unwrap()
+        .flush()
+        .await
+        .unwrap();
+    let wrong = async_nats::ConnectOptions::with_token("nope".into())
+        .connect(server.client_url())
+        .await;
+    assert!(wrong.is_err(), "a wrong token is refused");
+}
+
+#[test]
+fn version_is_read_from_the_server_and_the_binary() {
+    let server = run(ServerOptions::new());
+    let from_info = server.version().expect("INFO carries the version");
+    let from_binary = nats_server::binary::version(server.binary()).unwrap();
+    assert_eq!(from_info, from_binary);
+    assert!(from_info.major >= 2);
+}
+
+#[test]
+fn every_listener_is_discovered_and_monitoring_answers() {
+    let server = run(ServerOptions::new().websocket(true).jetstream(true));
+    let ports = server.ports();
+    let varz = server.monitor("varz").unwrap();
+    assert_eq!(varz["port"].as_u64(), Some(u64::from(ports.client)));
+    // The monitoring port answered this very request; varz reports the configured `-1`, not the bound port.
+    assert_eq!(
+        varz["websocket"]["port"].as_u64(),
+        ports.websocket.map(u64::from)
+    );
+    assert_eq!(
+        varz["host"].as_str(),
+        Some("127.0.0.1"),
+        "loopback only by default"
+    );
+    assert!(server
+        .monitoring_url()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert!(server
+        .websocket_url()
+        .unwrap()
+        .starts_with("ws://127.0.0.1:"));
+    std::net::TcpStream::connect(("127.0.0.1", ports.websocket.unwrap())).unwrap();
+    assert_eq!(
+        server.monitor("healthz").unwrap()["status"].as_str(),
+        Some("ok")
+    );
+    let jsz = server.monitor("/jsz").unwrap();
+    assert!(jsz["config"]["store_dir"]
+        .as_str()
+        .unwrap()
+        .starts_with(&*server.dir().to_string_lossy()));
+    assert!(server.log_tail(50).contains("Server is ready"));
+}
+
+#[test]
+fn monitoring_can_be_turned_off() {
+    let server = run(ServerOptions::new().monitoring(false));
+    assert_eq!(server.ports().monitoring, None);
+    let err = server.monitor("varz").unwrap_err();
+    assert_eq!(err.kind(), nats_server::ErrorKind::Monitoring);
+    assert!(err.message().contains("monitoring is disabled"), "{err}");
+}
+
+#[test]
+fn reload_applies_an_edited_config_file() {
+    let scratch = scratch();
+    let conf = scratch.path().join("server.conf");
+    std::fs::write(&conf, "max_payload: 1MB\n").unwrap();
+    let mut server = run(ServerOptions::new().config_file(&conf));
+    assert_eq!(
+        server.monitor("varz").unwrap()["max_payload"].as_u64(),
+        Some(1024 * 1024)
+    );
+    std::fs::write(&conf, "max_payload: 2048\n").unwrap();
+    server.reload().unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || server.monitor("varz").unwrap()
+            ["max_payload"]
+            .as_u64()
+            == Some(2048)),
+        "the reloaded max_payload is in effect"
+    );
+}
+
+#[test]
+fn drop_leaves_no_process_and_no_directory() {
+    let server = run(ServerOptions::new().jetstream(true));
+    let (pid, dir) = (server.pid().unwrap(), server.dir().to_path_buf());
+    assert!(dir.join("jetstream").exists() || server.store_dir().starts_with(&dir));
+    drop(server);
+    assert_nothing_left(&[pid], &[dir]);
+}
+
+#[test]
+fn a_store_dir_given_by_the_caller_is_kept() {
+    let scratch = scratch();
+    let store = scratch.path().join("store");
+    let server = run(ServerOptions::new().jetstream(true).store_dir(&store));
+    assert_eq!(server.store_dir(), store);
+    let dir = server.dir().to_path_buf();
+    drop(server);
+    assert!(
+        store.join("jetstream").exists(),
+        "the caller's store survives"
+    );
+    assert!(!dir.exists());
+}
+
+#[test]
+fn keep_always_keeps_the_directory_and_marks_it() {
+    let server = Server::run(&ServerOptions::new().keep(Keep::Always)).unwrap();
+    let dir = server.dir().to_path_buf();
+    drop(server);
+    assert!(dir.join("nats-server.log").exists());
+    assert!(dir.join("kept").exists(), "a kept directory is never swept");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn keep_on_failure_keeps_the_directory_of_a_panicking_test() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let outcome = std::thread::spawn(move || {
+        let server = Server::run(&ServerOptions::new().keep(Keep::OnFailure)).unwrap();
+        tx.send((server.dir().to_path_buf(), server.pid().unwrap()))
+            .unwrap();
+        panic!("the test failed");
+    })
+    .join();
+    assert!(outcome.is_err());
+    let (dir, pid) = rx.recv().unwrap();
+    assert!(
+        dir.join("nats-server.log").exists(),
+        "the failed test's server directory is kept"
+    );
+    assert!(!pid_alive(pid), "but its process is gone");
+    std::fs::remove_dir_all(dir).unwrap();
+
+    let server = Server::run(&ServerOptions::new().keep(Keep::OnFailure)).unwrap();
+    let dir = server.dir().to_path_buf();
+    drop(server);
+    assert!(!dir.exists(), "a passing test keeps nothing");
+}
+
+#[test]
+fn options_from_json_start_a_server() {
+    let opts =
+        ServerOptions::from_json(r#"{"jetstream": true, "name": "json-made", "keep": "never"}"#)
+            .unwrap();
+    let server = opts.run().unwrap();
+    assert_eq!(server.info()["server_name"].as_str(), Some("json-made"));
+    assert_eq!(server.info()["jetstream"].as_bool(), Some(true));
+}

@@ -25,6 +25,7 @@
 pub mod binary;
 pub mod cluster;
 pub mod error;
+pub mod ffi;
 pub mod options;
 pub mod process;
 pub mod ready;

@@ -1,0 +1,268 @@
+// nats_server.hpp -- a thin, header-only C++17 RAII wrapper over nats_server.h.
+//
+// Every failing call throws nats_server::error (a std::runtime_error carrying the nats_server_status); strings come
+// back as std::string; nats_server::server frees its handle (stopping the process) in its destructor.
+//
+//   c++ -std=c++17 -Iinclude my_test.cpp -o my_test target/debug/libnats_server.a -lpthread -ldl -lm
+//
+//   nats_server::server s(R"({"jetstream": true})");
+//   connect_somehow(s.client_url());
+//   s.restart();                                    // same port, same JetStream store
+//   nats_server::cluster c(R"({"nodes": 3, "server": {"jetstream": true}})");
+//   nats_server::server_ref n = c.node(0);          // borrowed: lives as long as the cluster
+//   c.kill_node(0);
+//
+// Thread safety is that of the C handles: one object may be used from several threads at once, except that it must
+// not be destroyed or moved from while another thread uses it.
+#ifndef NATS_SERVER_HPP
+#define NATS_SERVER_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "nats_server.h"
+
+namespace nats_server {
+
+/// A failed call: the status and the library's message.
+class error : public std::runtime_error {
+public:
+    error(nats_server_status status, const std::string &message)
+        : std::runtime_error(message), status_(status) {}
+    nats_server_status status() const noexcept { return status_; }
+    const char *status_name() const noexcept { return nats_server_status_name(status_); }
+
+private:
+    nats_server_status status_;
+};
+
+namespace detail {
+
+/// Takes ownership of a string the library returned.
+inline std::string take(char *text) {
+    std::string result = text ? text : "";
+    nats_server_string_free(text);
+    return result;
+}
+
+inline void check(nats_server_status status, char *message) {
+    if (status != NATS_SERVER_OK) {
+        std::string text = message ? take(message) : std::string(nats_server_status_name(status));
+        throw error(status, text);
+    }
+    nats_server_string_free(message);
+}
+
+/// Calls f(char **error) and throws on failure.
+template <class F> void call(F &&f) {
+    char *message = nullptr;
+    nats_server_status status = f(&message);
+    check(status, message);
+}
+
+/// Calls f(char **out, char **error) and returns the string.
+template <class F> std::string string_call(F &&f) {
+    char *out = nullptr;
+    call([&](char **message) { return f(&out, message); });
+    return take(out);
+}
+
+/// Calls f(T *out, char **error) and returns the value.
+template <class T, class F> T value_call(F &&f) {
+    T out{};
+    call([&](char **message) { return f(&out, message); });
+    return out;
+}
+
+} // namespace detail
+
+/// A non-owning view of a server handle: a cluster's node, or an owned server seen without ownership. Cheap to
+/// copy; valid as long as the handle it views.
+class server_ref {
+public:
+    explicit server_ref(nats_server_t *handle) noexcept : h_(handle) {}
+    nats_server_t *handle() const noexcept { return h_; }
+
+    // Control.
+    void stop() { detail::call([&](char **e) { return nats_server_stop(h_, e); }); }
+    void start() { detail::call([&](char **e) { return nats_server_start_again(h_, e); }); }
+    void restart() { detail::call([&](char **e) { return nats_server_restart(h_, e); }); }
+    void kill() { detail::call([&](char **e) { return nats_server_kill(h_, e); }); }
+    void pause() { detail::call([&](char **e) { return nats_server_pause(h_, e); }); }
+    void resume() { detail::call([&](char **e) { return nats_server_resume(h_, e); }); }
+    void lame_duck() { detail::call([&](char **e) { return nats_server_lame_duck(h_, e); }); }
+    void reload() { detail::call([&](char **e) { return nats_server_reload(h_, e); }); }
+    void set_keep(nats_server_keep keep) {
+        detail::call([&](char **e) { return nats_server_set_keep(h_, static_cast<int32_t>(keep), e); });
+    }
+    /// Waits for the process to exit on its own; returns its exit code (minus the signal number if signalled).
+    int wait_exit(std::chrono::milliseconds timeout) {
+        return detail::value_call<int32_t>(
+            [&](int32_t *code, char **e) { return nats_server_wait_exit(h_, to_ms(timeout), code, e); });
+    }
+
+    // Queries.
+    bool is_running() const {
+        return detail::value_call<bool>([&](bool *o, char **e) { return nats_server_is_running(h_, o, e); });
+    }
+    bool is_paused() const {
+        return detail::value_call<bool>([&](bool *o, char **e) { return nats_server_is_paused(h_, o, e); });
+    }
+    uint32_t pid() const {
+        return detail::value_call<uint32_t>([&](uint32_t *o, char **e) { return nats_server_pid(h_, o, e); });
+    }
+    uint16_t client_port() const { return port(nats_server_client_port); }
+    uint16_t monitoring_port() const { return port(nats_server_monitoring_port); }
+    uint16_t websocket_port() const { return port(nats_server_websocket_port); }
+    uint16_t cluster_port() const { return port(nats_server_cluster_port); }
+    std::string client_url() const { return text(nats_server_client_url); }
+    std::string url() const { return text(nats_server_url); }
+    std::string client_url_with(const std::string &user, const std::string &password) const {
+        return detail::string_call([&](char **o, char **e) {
+            return nats_server_client_url_with(h_, user.c_str(), password.c_str(), o, e);
+        });
+    }
+    std::string client_url_with_token(const std::string &token) const {
+        return detail::string_call(
+            [&](char **o, char **e) { return nats_server_client_url_with_token(h_, token.c_str(), o, e); });
+    }
+    std::string monitoring_url() const { return text(nats_server_monitoring_url); }
+    std::string websocket_url() const { return text(nats_server_websocket_url); }
+    std::string cluster_url() const { return text(nats_server_cluster_url); }
+    std::string dir() const { return text(nats_server_dir); }
+    std::string store_dir() const { return text(nats_server_store_dir); }
+    std::string log_path() const { return text(nats_server_log_path); }
+    std::string log_tail(std::size_t lines = 50) const {
+        return detail::string_call([&](char **o, char **e) { return nats_server_log_tail(h_, lines, o, e); });
+    }
+    std::string server_id() const { return text(nats_server_server_id); }
+    std::string server_version() const { return text(nats_server_server_version); }
+    std::string info_json() const { return text(nats_server_info); }
+    /// GETs a monitoring endpoint ("varz", "jsz?accounts=true") and returns its JSON text.
+    std::string monitor(const std::string &endpoint) const {
+        return detail::string_call(
+            [&](char **o, char **e) { return nats_server_monitor(h_, endpoint.c_str(), o, e); });
+    }
+
+protected:
+    static uint64_t to_ms(std::chrono::milliseconds timeout) {
+        return timeout.count() < 0 ? 0 : static_cast<uint64_t>(timeout.count());
+    }
+    template <class F> uint16_t port(F f) const {
+        return detail::value_call<uint16_t>([&](uint16_t *o, char **e) { return f(h_, o, e); });
+    }
+    template <class F> std::string text(F f) const {
+        return detail::string_call([&](char **o, char **e) { return f(h_, o, e); });
+    }
+
+    nats_server_t *h_;
+};
+
+/// An owned server: started by the constructor, killed and cleaned up by the destructor. Move-only.
+class server : public server_ref {
+public:
+    /// Starts a server from JSON options (nullptr: the defaults). Throws nats_server::error on failure.
+    explicit server(const char *options_json = nullptr) : server_ref(nullptr) {
+        detail::call([&](char **e) { return nats_server_start(options_json, &h_, e); });
+    }
+    explicit server(const std::string &options_json) : server(options_json.c_str()) {}
+    ~server() { nats_server_free(h_); }
+
+    server(server &&other) noexcept : server_ref(std::exchange(other.h_, nullptr)) {}
+    server &operator=(server &&other) noexcept {
+        if (this != &other) {
+            nats_server_free(h_);
+            h_ = std::exchange(other.h_, nullptr);
+        }
+        return *this;
+    }
+    server(const server &) = delete;
+    server &operator=(const server &) = delete;
+};
+
+/// An owned cluster: started (and ready) after the constructor, stopped by the destructor. Move-only.
+class cluster {
+public:
+    /// Starts a cluster from JSON options (nullptr: three nodes, no JetStream). Throws on failure.
+    explicit cluster(const char *options_json = nullptr) {
+        detail::call([&](char **e) { return nats_cluster_start(options_json, &h_, e); });
+    }
+    explicit cluster(const std::string &options_json) : cluster(options_json.c_str()) {}
+    ~cluster() { nats_cluster_free(h_); }
+
+    cluster(cluster &&other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+    cluster &operator=(cluster &&other) noexcept {
+        if (this != &other) {
+            nats_cluster_free(h_);
+            h_ = std::exchange(other.h_, nullptr);
+        }
+        return *this;
+    }
+    cluster(const cluster &) = delete;
+    cluster &operator=(const cluster &) = delete;
+
+    nats_cluster_t *handle() const noexcept { return h_; }
+
+    std::size_t size() const {
+        return detail::value_call<std::size_t>([&](std::size_t *o, char **e) { return nats_cluster_len(h_, o, e); });
+    }
+    /// Node i (0-based), borrowed: valid as long as this cluster.
+    server_ref node(std::size_t i) const {
+        return server_ref(detail::value_call<nats_server_t *>(
+            [&](nats_server_t **o, char **e) { return nats_cluster_node(h_, i, o, e); }));
+    }
+    std::string name() const {
+        return detail::string_call([&](char **o, char **e) { return nats_cluster_name(h_, o, e); });
+    }
+    /// Every node's client URL, comma-separated (what natsConnection_ConnectTo accepts).
+    std::string client_urls() const {
+        return detail::string_call([&](char **o, char **e) { return nats_cluster_client_urls(h_, o, e); });
+    }
+    std::string client_urls_json() const {
+        return detail::string_call([&](char **o, char **e) { return nats_cluster_client_urls_json(h_, o, e); });
+    }
+
+    void kill_node(std::size_t i) { fault(nats_cluster_kill_node, i); }
+    void stop_node(std::size_t i) { fault(nats_cluster_stop_node, i); }
+    void start_node(std::size_t i) { fault(nats_cluster_start_node, i); }
+    void restart_node(std::size_t i) { fault(nats_cluster_restart_node, i); }
+    void pause_node(std::size_t i) { fault(nats_cluster_pause_node, i); }
+    void resume_node(std::size_t i) { fault(nats_cluster_resume_node, i); }
+    void lame_duck_node(std::size_t i) { fault(nats_cluster_lame_duck_node, i); }
+    void rolling_restart() { detail::call([&](char **e) { return nats_cluster_rolling_restart(h_, e); }); }
+    void set_keep(nats_server_keep keep) {
+        detail::call([&](char **e) { return nats_cluster_set_keep(h_, static_cast<int32_t>(keep), e); });
+    }
+
+    void wait_ready(std::chrono::milliseconds timeout) {
+        detail::call([&](char **e) { return nats_cluster_wait_ready(h_, ms(timeout), e); });
+    }
+    /// Waits for a JetStream meta leader; returns its node index.
+    std::size_t wait_for_leader(std::chrono::milliseconds timeout) {
+        return detail::value_call<std::size_t>(
+            [&](std::size_t *o, char **e) { return nats_cluster_wait_for_leader(h_, ms(timeout), o, e); });
+    }
+    /// The meta leader's node index now; throws (NATS_SERVER_UNAVAILABLE) when there is none.
+    std::size_t meta_leader() const {
+        return detail::value_call<std::size_t>(
+            [&](std::size_t *o, char **e) { return nats_cluster_meta_leader(h_, o, e); });
+    }
+
+private:
+    static uint64_t ms(std::chrono::milliseconds timeout) {
+        return timeout.count() < 0 ? 0 : static_cast<uint64_t>(timeout.count());
+    }
+    template <class F> void fault(F f, std::size_t i) {
+        detail::call([&](char **e) { return f(h_, i, e); });
+    }
+
+    nats_cluster_t *h_ = nullptr;
+};
+
+} // namespace nats_server
+
+#endif // NATS_SERVER_HPP

@@ -1,0 +1,155 @@
+// The C++ view of the ABI: RAII through include/nats_server.hpp, exceptions for errors, with the NATS C client.
+#include <nats/nats.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nats_server.hpp"
+
+using namespace std::chrono_literals;
+
+static int passed = 0, failed = 0, failures_in_test = 0;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            std::fprintf(stderr, "    FAILED at %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
+            failures_in_test++;                                                       \
+        }                                                                             \
+    } while (0)
+
+// Runs `code` and checks that it throws nats_server::error with `want` and a message containing `needle`.
+template <class F> static void expect_error(nats_server_status want, const char *needle, F &&code, int line) {
+    try {
+        code();
+        std::fprintf(stderr, "    FAILED at line %d: no exception, want %s\n", line, nats_server_status_name(want));
+        failures_in_test++;
+    } catch (const nats_server::error &e) {
+        if (e.status() != want || std::strstr(e.what(), needle) == nullptr) {
+            std::fprintf(stderr, "    FAILED at line %d: got %s \"%s\", want %s with \"%s\"\n", line, e.status_name(),
+                         e.what(), nats_server_status_name(want), needle);
+            failures_in_test++;
+        }
+    }
+}
+#define EXPECT_ERROR(want, needle, ...) expect_error(want, needle, [&] { __VA_ARGS__; }, __LINE__)
+
+template <class F> static void run(const char *name, F &&test) {
+    failures_in_test = 0;
+    std::fprintf(stderr, "--- %s\n", name);
+    try {
+        test();
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "    FAILED: unexpected exception: %s\n", e.what());
+        failures_in_test++;
+    }
+    if (failures_in_test == 0) {
+        passed++;
+        std::fprintf(stderr, "    ok\n");
+    } else {
+        failed++;
+        std::fprintf(stderr, "    FAILED: %s\n", name);
+    }
+}
+
+// Publishes one message through `url` and receives it.
+static bool round_trip(const std::string &url) {
+    natsConnection *nc = nullptr;
+    natsSubscription *sub = nullptr;
+    natsMsg *msg = nullptr;
+    bool ok = natsConnection_ConnectTo(&nc, url.c_str()) == NATS_OK &&
+              natsConnection_SubscribeSync(&sub, nc, "cpp") == NATS_OK &&
+              natsConnection_PublishString(nc, "cpp", "hello from C++") == NATS_OK &&
+              natsSubscription_NextMsg(&msg, sub, 2000) == NATS_OK &&
+              std::string(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)) == "hello from C++";
+    natsMsg_Destroy(msg);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+    return ok;
+}
+
+static void raii_server() {
+    std::string dir;
+    {
+        nats_server::server s;  // defaults
+        CHECK(s.is_running());
+        CHECK(round_trip(s.client_url()));
+        dir = s.dir();
+        CHECK(access(dir.c_str(), F_OK) == 0);
+        uint16_t port = s.client_port();
+        s.restart();
+        CHECK(s.client_port() == port);
+        CHECK(round_trip(s.client_url()));
+        CHECK(s.server_version().rfind("2.", 0) == 0);
+        CHECK(s.monitor("varz").find(s.server_id()) != std::string::npos);
+
+        // Moving transfers ownership; the moved-from object frees nothing.
+        nats_server::server moved = std::move(s);
+        CHECK(moved.client_port() == port);
+        EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`server`", s.client_port());
+
+        moved.stop();
+        moved.stop();  // double stop: fine
+        CHECK(!moved.is_running());
+        EXPECT_ERROR(NATS_SERVER_NOT_RUNNING, "not running", moved.pid());
+        moved.start();
+        CHECK(moved.client_port() == port);
+    }
+    // The destructor stopped the server and removed its directory.
+    CHECK(access(dir.c_str(), F_OK) != 0);
+}
+
+static void errors_throw() {
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "jetstreem", nats_server::server(R"({"jetstreem": true})"));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "field `port`", nats_server::server(R"({"port": "x"})"));
+    EXPECT_ERROR(NATS_SERVER_BINARY_NOT_FOUND, "/nope", nats_server::server(R"({"binary": "/nope"})"));
+    EXPECT_ERROR(NATS_SERVER_CONFIG, "/nope.conf", nats_server::server(R"({"config_file": "/nope.conf"})"));
+    EXPECT_ERROR(NATS_SERVER_INVALID_UTF8, "options_json", nats_server::server("{\"name\": \"\xff\"}"));
+
+    nats_server::server s;
+    EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "websocket", s.websocket_port());
+    EXPECT_ERROR(NATS_SERVER_TIMEOUT, "still runs", s.wait_exit(10ms));
+    s.lame_duck();
+    CHECK(s.wait_exit(5s) == 0);
+    EXPECT_ERROR(NATS_SERVER_NOT_RUNNING, "not running", s.reload());
+}
+
+static void auth_urls() {
+    nats_server::server s(R"({"user": "bob", "password": "pw"})");
+    CHECK(round_trip(s.client_url_with("bob", "pw")));
+    CHECK(!round_trip(s.client_url()));
+}
+
+static void raii_cluster() {
+    nats_server::cluster c(R"({"nodes": 3})");
+    CHECK(c.size() == 3);
+    std::vector<nats_server::server_ref> nodes;
+    for (std::size_t i = 0; i < c.size(); i++) nodes.push_back(c.node(i));
+    CHECK(round_trip(c.client_urls()));
+    CHECK(round_trip(nodes[1].client_url()));
+    CHECK(nats_server_free(nodes[0].handle()) == NATS_SERVER_BORROWED_HANDLE);
+    c.kill_node(2);
+    CHECK(!nodes[2].is_running());
+    c.start_node(2);
+    CHECK(nodes[2].is_running());
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "out of range", c.node(3));
+    EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "meta leader", c.meta_leader());
+    nats_server::cluster moved = std::move(c);
+    CHECK(moved.size() == 3);
+    CHECK(nodes[0].is_running());  // borrowed handles follow the cluster, not the C++ object
+}
+
+int main() {
+    run("raii_server", raii_server);
+    run("errors_throw", errors_throw);
+    run("auth_urls", auth_urls);
+    run("raii_cluster", raii_cluster);
+    nats_CloseAndWait(0);
+    std::printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,228 @@
+//! The command line: `run` and `exec`, sharing one set of start options.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const ABOUT: &str = "Real nats-server processes (a server or a cluster) on dynamic ports, for tests in any language";
+
+const LONG_ABOUT: &str = "\
+Starts the real nats-server binary (a single server or a cluster) on dynamic ports, waits until it is really
+ready (a cluster: full mesh, and with JetStream a meta leader known everywhere), and removes everything it made
+when it stops.
+
+`run` prints the URLs and stays up until Ctrl-C or SIGTERM. `exec` runs a command with NATS_URL and friends set,
+then tears everything down and exits with the command's status: the way a Java, Node, .NET or Python test suite
+uses a real server in CI.
+
+The nats-server binary is --binary, else $NATS_SERVER_BIN, else `nats-server` on PATH.";
+
+const EXAMPLES: &str = "\
+Examples:
+  nats-harness run                                   a server on a dynamic port; Ctrl-C stops it
+  nats-harness run --jetstream --nodes 3             a 3-node JetStream cluster
+  nats-harness run --json --urls-file urls.json &    for scripts: wait for urls.json, then read it
+  nats-harness exec -- npm test                      NATS_URL is set for `npm test`
+  nats-harness exec --nodes 3 -j -- mvn -q verify    NATS_URLS lists the 3 nodes
+  nats-harness run --options cluster.toml --debug    options from a file (JSON or TOML), flags on top
+
+Run `nats-harness <COMMAND> --help` for a command's options.";
+
+const RUN_EXAMPLES: &str = "\
+Options file (--options FILE: JSON, or TOML for a .toml file; the schema every binding shares):
+  a server:   {\"jetstream\": true, \"user\": \"alice\", \"password\": \"s3cret\", \"args\": [\"--no_advertise\"]}
+  a cluster:  nodes = 3                     (TOML; `nodes` or `server` makes it a cluster document)
+              [server]
+              jetstream = true
+  Unknown fields are rejected by name; relative paths are resolved against the current directory.
+
+JSON output:
+  With --json, one line:
+    {\"urls\": [...], \"monitoring_urls\": [...], \"websocket_urls\": [...], \"cluster_name\": null|\"...\",
+     \"jetstream\": bool, \"version\": \"2.15.1\", \"harness_pid\": 123,
+     \"nodes\": [{\"name\", \"server_id\", \"client_url\", \"client_port\", \"monitoring_url\", \"websocket_url\",
+                \"pid\", \"dir\"}, ...]}
+  --urls-file writes the same JSON atomically once everything is ready, and removes it when stopping.
+
+Examples:
+  nats-harness run
+  nats-harness run -j --nodes 3 --timings
+  nats-harness run --user alice --password s3cret --websocket
+  nats-harness run --config server.conf --port 4222
+  nats-harness run --config n1.conf --config n2.conf --config n3.conf     one config per node
+  nats-harness run --json --urls-file /tmp/nats.json &
+      while [ ! -f /tmp/nats.json ]; do sleep 0.05; done; kill -INT $!";
+
+const EXEC_EXAMPLES: &str = "\
+Environment of the command:
+  NATS_URL             the first node's client URL, e.g. nats://127.0.0.1:41234
+  NATS_URLS            every node's client URL, comma-separated
+  NATS_MONITORING_URL  the first node's monitoring URL (when monitoring is on)
+  NATS_WEBSOCKET_URL   the first node's websocket URL (with --websocket)
+  NATS_PORT            the client port (a single server only)
+
+SIGINT, SIGTERM and SIGHUP sent to nats-harness are passed on to the command (a Ctrl-C in the terminal reaches
+it directly). The exit status is the command's, or 128+N when a signal N killed it; 127 if it cannot be found.
+
+Examples:
+  nats-harness exec -- sh -c 'echo $NATS_URL'
+  nats-harness exec --jetstream -- npm test
+  nats-harness exec --nodes 3 -j -- ./gradlew test
+  nats-harness exec --options ci.toml --urls-file urls.json -- pytest -x";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nats-harness",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_long_help = EXAMPLES,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Start a server or a cluster, print its URLs, stay up until Ctrl-C or SIGTERM
+    #[command(after_long_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Start a server or a cluster, run a command with NATS_URL set, tear down, exit with its status
+    #[command(
+        after_long_help = EXEC_EXAMPLES,
+        override_usage = "nats-harness exec [OPTIONS] -- <COMMAND> [ARGS]..."
+    )]
+    Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub start: StartArgs,
+
+    /// Print one line of JSON (URLs, nodes, pids, dirs) instead of text
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub start: StartArgs,
+
+    /// The command to run and its arguments (after `--`)
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        value_name = "COMMAND",
+        help_heading = "Command"
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// How to start: shared by `run` and `exec`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Number of nodes; more than 1 forms a cluster [default: 1]
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          help_heading = "Topology")]
+    pub nodes: Option<u32>,
+
+    /// Form a cluster even with one node
+    #[arg(long, help_heading = "Topology")]
+    pub cluster: bool,
+
+    /// Server name; for a cluster, the cluster name (nodes: node1, node2...)
+    #[arg(long, value_name = "NAME", help_heading = "Topology")]
+    pub name: Option<String>,
+
+    /// JSON or TOML options file (shared schema); flags override it
+    #[arg(long, value_name = "FILE", help_heading = "Topology")]
+    pub options: Option<PathBuf>,
+
+    /// Enable JetStream (stored in each node's private directory)
+    #[arg(short = 'j', long, help_heading = "Server")]
+    pub jetstream: bool,
+
+    /// A nats-server config file; repeat it to give one per node
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "FILE",
+        help_heading = "Server"
+    )]
+    pub config: Vec<PathBuf>,
+
+    /// The client port of a single server [default: a free one]
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..),
+          help_heading = "Server")]
+    pub port: Option<u16>,
+
+    /// The interface to listen on [default: 127.0.0.1]
+    #[arg(long, value_name = "HOST", help_heading = "Server")]
+    pub host: Option<String>,
+
+    /// Require this user from clients (with --password)
+    #[arg(
+        long,
+        value_name = "USER",
+        conflicts_with = "token",
+        help_heading = "Server"
+    )]
+    pub user: Option<String>,
+
+    /// The password for --user
+    #[arg(long, value_name = "PASSWORD", help_heading = "Server")]
+    pub password: Option<String>,
+
+    /// Require this token from clients
+    #[arg(long, value_name = "TOKEN", help_heading = "Server")]
+    pub token: Option<String>,
+
+    /// Open a plain-text websocket listener too
+    #[arg(long, help_heading = "Server")]
+    pub websocket: bool,
+
+    /// nats-server binary [default: $NATS_SERVER_BIN, else PATH]
+    #[arg(long, value_name = "PATH", help_heading = "Server")]
+    pub binary: Option<PathBuf>,
+
+    /// Debug logging in the server log
+    #[arg(short = 'D', long, help_heading = "Server")]
+    pub debug: bool,
+
+    /// Protocol tracing in the server log
+    #[arg(long, help_heading = "Server")]
+    pub trace: bool,
+
+    /// Keep each node's directory (config, log, store) after stopping
+    #[arg(long, help_heading = "Server")]
+    pub keep: bool,
+
+    /// Write the JSON to this file (atomically) once ready; removed on stop
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub urls_file: Option<PathBuf>,
+
+    /// Print readiness and shutdown timings (ms) on stderr
+    #[arg(long, help_heading = "Output")]
+    pub timings: bool,
+
+    /// No progress or status lines on stderr (errors still are)
+    #[arg(short = 'q', long, help_heading = "Output")]
+    pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

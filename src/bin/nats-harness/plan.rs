@@ -1,0 +1,299 @@
+//! From flags and an optional options file (JSON or TOML, the shared schema) to what to start.
+
+use std::fs;
+use std::path::Path;
+
+use nats_server::{ClusterOptions, Error, ErrorKind, Keep, ServerOptions};
+
+use crate::args::StartArgs;
+
+/// What to start.
+#[derive(Debug)]
+pub enum Plan {
+    Single(ServerOptions),
+    Cluster(ClusterOptions),
+}
+
+/// Why no plan could be made.
+#[derive(Debug)]
+pub enum PlanError {
+    /// The flags contradict each other (exit 2, like clap's own errors).
+    Usage(String),
+    /// The options file is unreadable or invalid (exit 1).
+    Invalid(Error),
+}
+
+impl From<Error> for PlanError {
+    fn from(e: Error) -> Self {
+        PlanError::Invalid(e)
+    }
+}
+
+/// An options file's document: the shape decides between a single server and a cluster.
+#[derive(Debug)]
+enum FileDoc {
+    Server(ServerOptions),
+    Cluster(ClusterOptions),
+}
+
+/// Fields only a cluster document has: any of them makes the file a `ClusterOptions` document.
+const CLUSTER_KEYS: &[&str] = &[
+    "nodes",
+    "server",
+    "node_config_files",
+    "node_names",
+    "ready_timeout_ms",
+];
+
+impl Plan {
+    /// The options file (if any) with the flags applied over it.
+    pub fn from_args(args: &StartArgs) -> Result<Plan, PlanError> {
+        let file = args.options.as_deref().map(load_options).transpose()?;
+        let file_nodes = match &file {
+            Some(FileDoc::Cluster(c)) => Some(c.nodes),
+            _ => None,
+        };
+        let configs = &args.config;
+        let nodes = args
+            .nodes
+            .map(|n| n as usize)
+            .or((configs.len() > 1).then_some(configs.len()))
+            .or(file_nodes)
+            .unwrap_or(1);
+        let cluster = args.cluster || nodes > 1 || file_nodes.is_some();
+        if configs.len() > 1 && configs.len() != nodes {
+            return Err(PlanError::Usage(format!(
+                "{} --config files for {nodes} nodes: give one --config for every node, or one for all",
+                configs.len()
+            )));
+        }
+        if !cluster {
+            let mut opts = match file {
+                Some(FileDoc::Server(s)) => s,
+                _ => ServerOptions::new(),
+            };
+            apply_server_flags(&mut opts, args);
+            if let Some(port) = args.port {
+                opts.port = Some(port);
+            }
+            if let Some(name) = &args.name {
+                opts.name = Some(name.clone());
+            }
+            if let Some(config) = configs.first() {
+                opts.config_file = Some(config.clone());
+            }
+            return Ok(Plan::Single(opts));
+        }
+        if args.port.is_some() {
+            return Err(PlanError::Usage(
+                "--port sets a single server's client port; a cluster picks its nodes' ports itself \
+                 (drop --port, or run one node without --cluster)"
+                    .into(),
+            ));
+        }
+        let mut opts = match file {
+            Some(FileDoc::Cluster(c)) => c,
+            Some(FileDoc::Server(s)) => ClusterOptions {
+                server: s,
+                ..ClusterOptions::new()
+            },
+            None => ClusterOptions::new(),
+        };
+        opts.nodes = nodes;
+        apply_server_flags(&mut opts.server, args);
+        if let Some(name) = &args.name {
+            opts.name = Some(name.clone());
+        }
+        match configs.len() {
+            0 => {}
+            1 => opts.server.config_file = Some(configs[0].clone()),
+            _ => opts.node_config_files = configs.clone(),
+        }
+        Ok(Plan::Cluster(opts))
+    }
+}
+
+fn apply_server_flags(opts: &mut ServerOptions, args: &StartArgs) {
+    if args.jetstream {
+        opts.jetstream = true;
+    }
+    if let Some(host) = &args.host {
+        opts.host = host.clone();
+    }
+    if let Some(user) = &args.user {
+        opts.user = Some(user.clone());
+    }
+    if let Some(password) = &args.password {
+        opts.password = Some(password.clone());
+    }
+    if let Some(token) = &args.token {
+        opts.token = Some(token.clone());
+    }
+    if args.websocket {
+        opts.websocket = true;
+    }
+    if let Some(binary) = &args.binary {
+        opts.binary = Some(binary.clone());
+    }
+    if args.debug {
+        opts.debug = true;
+    }
+    if args.trace {
+        opts.trace = true;
+    }
+    if args.keep {
+        opts.keep = Some(Keep::Always);
+    }
+}
+
+/// Reads an options file: TOML when it ends in `.toml` (or does not look like JSON), else JSON. Unknown fields
+/// are rejected by name, with the line where they are.
+fn load_options(path: &Path) -> Result<FileDoc, Error> {
+    let invalid = |msg: String| {
+        Error::new(
+            ErrorKind::InvalidOptions,
+            format!("options file {}: {msg}", path.display()),
+        )
+    };
+    let text = fs::read_to_string(path).map_err(|e| invalid(format!("cannot read it: {e}")))?;
+    let toml = match path.extension().and_then(|e| e.to_str()) {
+        Some(ext) if ext.eq_ignore_ascii_case("toml") => true,
+        Some(ext) if ext.eq_ignore_ascii_case("json") => false,
+        _ => !text.trim_start().starts_with('{'),
+    };
+    let keys: Vec<String> = if toml {
+        toml::from_str::<toml::Table>(&text)
+            .map_err(|e| invalid(format!("invalid TOML: {}", e.to_string().trim_end())))?
+            .keys()
+            .cloned()
+            .collect()
+    } else {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+            .map_err(|e| invalid(format!("invalid JSON (expected an object): {e}")))?
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let is_cluster = keys.iter().any(|k| CLUSTER_KEYS.contains(&k.as_str()));
+    let (kind, doc) = if is_cluster {
+        (
+            "cluster",
+            parse::<ClusterOptions>(&text, toml).map(FileDoc::Cluster),
+        )
+    } else {
+        (
+            "server",
+            parse::<ServerOptions>(&text, toml).map(FileDoc::Server),
+        )
+    };
+    doc.map_err(|e| {
+        invalid(format!(
+            "not valid {kind} options ({}): {e}",
+            if is_cluster {
+                "a cluster document, as it has one of `nodes`, `server`, `node_config_files`, `node_names`, `ready_timeout_ms`"
+            } else {
+                "a single-server document; a cluster document has `nodes` or `server`"
+            }
+        ))
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str, toml: bool) -> Result<T, String> {
+    if toml {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    } else {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Cmd};
+    use clap::Parser;
+    use std::io::Write;
+
+    fn plan(argv: &[&str]) -> Result<Plan, PlanError> {
+        let cli = Cli::try_parse_from(["nats-harness", "run"].iter().chain(argv)).unwrap();
+        let Cmd::Run(run) = cli.command else {
+            unreachable!()
+        };
+        Plan::from_args(&run.start)
+    }
+
+    fn file(ext: &str, text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new()
+            .suffix(&format!(".{ext}"))
+            .tempfile()
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn one_node_is_a_single_server_unless_cluster() {
+        assert!(matches!(plan(&[]).unwrap(), Plan::Single(_)));
+        assert!(matches!(plan(&["--cluster"]).unwrap(), Plan::Cluster(_)));
+        let Plan::Cluster(c) = plan(&["-n", "3", "-j", "--name", "c1"]).unwrap() else {
+            panic!("not a cluster")
+        };
+        assert_eq!((c.nodes, c.server.jetstream), (3, true));
+        assert_eq!(c.name.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn several_configs_mean_one_per_node() {
+        let Plan::Cluster(c) = plan(&["-c", "a.conf", "-c", "b.conf"]).unwrap() else {
+            panic!("not a cluster")
+        };
+        assert_eq!(c.nodes, 2);
+        assert_eq!(c.node_config_files.len(), 2);
+        assert!(matches!(
+            plan(&["-n", "3", "-c", "a", "-c", "b"]),
+            Err(PlanError::Usage(_))
+        ));
+        assert!(matches!(
+            plan(&["-n", "3", "-p", "4222"]),
+            Err(PlanError::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let f = file(
+            "toml",
+            "nodes = 5\nname = \"from-file\"\n[server]\njetstream = true\n",
+        );
+        let path = f.path().to_str().unwrap();
+        let Plan::Cluster(c) = plan(&["--options", path, "-n", "2", "--name", "x"]).unwrap() else {
+            panic!("not a cluster")
+        };
+        assert_eq!(
+            (c.nodes, c.name.as_deref(), c.server.jetstream),
+            (2, Some("x"), true)
+        );
+        let f = file("json", r#"{"port": 4999, "jetstream": true}"#);
+        let Plan::Single(s) =
+            plan(&["--options", f.path().to_str().unwrap(), "-p", "5000"]).unwrap()
+        else {
+            panic!("not a single server")
+        };
+        assert_eq!((s.port, s.jetstream), (Some(5000), true));
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let f = file("toml", "jetstreem = true\n");
+        let Err(PlanError::Invalid(e)) = plan(&["--options", f.path().to_str().unwrap()]) else {
+            panic!("accepted")
+        };
+        assert!(e.message().contains("jetstreem"), "{e}");
+        assert!(e.message().contains("line 1"), "{e}");
+        let f = file("conf", r#"{"nodes": 3, "server": {"prot": 1}}"#);
+        let Err(PlanError::Invalid(e)) = plan(&["--options", f.path().to_str().unwrap()]) else {
+            panic!("accepted")
+        };
+        assert!(e.message().contains("prot"), "{e}");
+        assert!(e.message().contains("cluster"), "{e}");
+    }
+}

@@ -1,0 +1,228 @@
+//! What a started server or cluster looks like to a person (text) and to a script (JSON), and its environment
+//! for `exec`.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use nats_server::{Cluster, Error, ErrorKind, Server};
+use serde::Serialize;
+
+/// What runs: one server or a cluster. Dropping it stops everything and removes the directories.
+#[derive(Debug)]
+pub enum Running {
+    Single(Box<Server>),
+    Cluster(Cluster),
+}
+
+impl Running {
+    pub fn servers(&self) -> &[Server] {
+        match self {
+            Running::Single(s) => std::slice::from_ref(s),
+            Running::Cluster(c) => &c.servers,
+        }
+    }
+}
+
+/// The JSON printed by `run --json` and written by `--urls-file`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Every node's client URL, in node order.
+    pub urls: Vec<String>,
+    /// Every node's monitoring URL (empty when monitoring is off).
+    pub monitoring_urls: Vec<String>,
+    /// Every node's websocket URL (empty without `--websocket`).
+    pub websocket_urls: Vec<String>,
+    /// The cluster's name; `null` for a single server.
+    pub cluster_name: Option<String>,
+    /// Whether JetStream is on.
+    pub jetstream: bool,
+    /// The nats-server version.
+    pub version: Option<String>,
+    /// The pid of nats-harness itself: send it SIGINT or SIGTERM to stop everything.
+    pub harness_pid: u32,
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Node {
+    pub name: String,
+    pub server_id: String,
+    pub client_url: String,
+    pub client_port: u16,
+    pub monitoring_url: Option<String>,
+    pub websocket_url: Option<String>,
+    pub pid: Option<u32>,
+    /// The node's private directory (config, log, JetStream store), removed when it stops unless kept.
+    pub dir: PathBuf,
+}
+
+impl Report {
+    pub fn of(running: &Running) -> Report {
+        let servers = running.servers();
+        let nodes: Vec<Node> = servers
+            .iter()
+            .map(|s| Node {
+                name: s.info()["server_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                server_id: s.server_id().to_string(),
+                // The real host (127.0.0.1), not `localhost`: some clients resolve that to ::1 first and fail.
+                client_url: s.url(),
+                client_port: s.client_port(),
+                monitoring_url: s.monitoring_url(),
+                websocket_url: s.websocket_url(),
+                pid: s.pid(),
+                dir: s.dir().to_path_buf(),
+            })
+            .collect();
+        Report {
+            urls: nodes.iter().map(|n| n.client_url.clone()).collect(),
+            monitoring_urls: nodes
+                .iter()
+                .filter_map(|n| n.monitoring_url.clone())
+                .collect(),
+            websocket_urls: nodes
+                .iter()
+                .filter_map(|n| n.websocket_url.clone())
+                .collect(),
+            cluster_name: match running {
+                Running::Single(_) => None,
+                Running::Cluster(c) => Some(c.name().to_string()),
+            },
+            jetstream: servers
+                .iter()
+                .any(|s| s.info()["jetstream"].as_bool().unwrap_or(false)),
+            version: servers
+                .first()
+                .and_then(Server::version)
+                .map(|v| v.to_string()),
+            harness_pid: std::process::id(),
+            nodes,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a report always serializes")
+    }
+
+    /// The variables `exec` sets for its command.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("NATS_URL", self.urls[0].clone()),
+            ("NATS_URLS", self.urls.join(",")),
+        ];
+        let first = &self.nodes[0];
+        if let Some(url) = &first.monitoring_url {
+            env.push(("NATS_MONITORING_URL", url.clone()));
+        }
+        if let Some(url) = &first.websocket_url {
+            env.push(("NATS_WEBSOCKET_URL", url.clone()));
+        }
+        if self.cluster_name.is_none() {
+            env.push(("NATS_PORT", first.client_port.to_string()));
+        }
+        env
+    }
+
+    /// The human-readable form of `run`.
+    pub fn to_text(&self, running: &Running) -> String {
+        let version = self
+            .version
+            .as_deref()
+            .map_or_else(|| "nats-server".to_string(), |v| format!("nats-server {v}"));
+        let servers = running.servers();
+        let auth = servers.first().map(|s| s.options()).and_then(|o| {
+            o.user
+                .as_ref()
+                .map(|u| format!("user {u:?} (with its password)"))
+                .or(o.token.as_ref().map(|_| "token".to_string()))
+        });
+        let mut out = String::new();
+        match running {
+            Running::Single(_) => {
+                let n = &self.nodes[0];
+                out.push_str(&format!(
+                    "{version} ready{}\n",
+                    if self.jetstream { " (JetStream)" } else { "" }
+                ));
+                out.push_str(&format!("  url         {}\n", n.client_url));
+                if let Some(url) = &n.monitoring_url {
+                    out.push_str(&format!("  monitoring  {url}\n"));
+                }
+                if let Some(url) = &n.websocket_url {
+                    out.push_str(&format!("  websocket   {url}\n"));
+                }
+                if let Some(auth) = &auth {
+                    out.push_str(&format!("  auth        {auth}\n"));
+                }
+                if let Some(pid) = n.pid {
+                    out.push_str(&format!("  pid         {pid}\n"));
+                }
+                out.push_str(&format!("  dir         {}\n", n.dir.display()));
+            }
+            Running::Cluster(cluster) => {
+                let leader = if self.jetstream {
+                    match cluster.meta_leader() {
+                        Some(i) => format!(", JetStream meta leader {}", self.nodes[i].name),
+                        None => ", JetStream".to_string(),
+                    }
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "cluster {} ready: {} nodes, {version}{leader}\n",
+                    cluster.name(),
+                    self.nodes.len()
+                ));
+                let width = self.nodes.iter().map(|n| n.name.len()).max().unwrap_or(0);
+                for n in &self.nodes {
+                    let mut line = format!("  {:width$}  {}", n.name, n.client_url);
+                    if let Some(url) = &n.monitoring_url {
+                        line.push_str(&format!("  {url}"));
+                    }
+                    if let Some(url) = &n.websocket_url {
+                        line.push_str(&format!("  {url}"));
+                    }
+                    if let Some(pid) = n.pid {
+                        line.push_str(&format!("  pid {pid}"));
+                    }
+                    line.push_str(&format!("  {}\n", n.dir.display()));
+                    out.push_str(&line);
+                }
+                if let Some(auth) = &auth {
+                    out.push_str(&format!("  auth: {auth}\n"));
+                }
+                out.push_str(&format!("  urls: {}\n", self.urls.join(",")));
+            }
+        }
+        out
+    }
+}
+
+/// Writes `text` to `path` so that a reader sees nothing or all of it: a temporary file beside it, renamed.
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
+    let fail = |e: io::Error| {
+        Error::new(
+            ErrorKind::Io,
+            format!("writing the URLs file {}: {e}", path.display()),
+        )
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".nats-harness-")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(text.as_bytes()).map_err(fail)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(fail)?;
+    }
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}

@@ -1,0 +1,470 @@
+//! The `nats-harness` command-line tool, driven as a user or a script would: the built binary, real servers.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nats-harness");
+
+fn harness(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env("NATS_SERVER_KEEP", "never");
+    cmd
+}
+
+/// A harness process that is SIGKILLed if a test fails before it ends (its servers die with it: they are
+/// spawned with parent-death protection).
+struct Harness {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Harness {
+    fn spawn(args: &[&str]) -> Harness {
+        let mut child = harness(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nats-harness");
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Harness { child, stdout }
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read stdout");
+        assert!(!line.is_empty(), "nats-harness closed its stdout early");
+        line.trim_end().to_string()
+    }
+
+    fn signal(&self, signo: libc::c_int) {
+        // SAFETY: kill(2) on the child we spawned and have not reaped.
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as libc::pid_t, signo) },
+            0
+        );
+    }
+
+    /// Waits for the exit (at most `secs`), returning the status and everything it wrote on stderr.
+    fn finish(mut self, secs: u64) -> (ExitStatus, String) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nats-harness did not exit within {secs} s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status, stderr)
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs to completion (at most a minute), with stdin closed.
+fn output(args: &[&str]) -> Output {
+    let mut child = harness(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nats-harness");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stderr.read_to_end(&mut bytes);
+        bytes
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nats-harness {args:?} hangs");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `nats://127.0.0.1:4222` -> `127.0.0.1:4222`.
+fn host_port(url: &str) -> &str {
+    url.split("://").nth(1).expect("a URL with a scheme")
+}
+
+/// Connects like a client and returns the server's INFO.
+fn info_of(url: &str) -> Value {
+    let stream =
+        TcpStream::connect(host_port(url)).unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).unwrap();
+    let json = line
+        .strip_prefix("INFO ")
+        .unwrap_or_else(|| panic!("{url} sent {line:?}, not INFO"));
+    serde_json::from_str(json.trim()).unwrap()
+}
+
+/// GETs a monitoring endpoint and returns the status line.
+fn http_status(url: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(host_port(url)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).unwrap();
+    line.trim_end().to_string()
+}
+
+/// Whether a nats-server that was serving from `dir` still runs as `pid` (a recycled pid is not it).
+fn serves(pid: u64, dir: &Path) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(&*dir.to_string_lossy()))
+        .unwrap_or(false)
+}
+
+fn wait_for_file(path: &Path, h: &mut Harness) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        if let Some(status) = h.child.try_wait().unwrap() {
+            panic!(
+                "nats-harness exited ({status}) before writing {}",
+                path.display()
+            );
+        }
+        assert!(Instant::now() < deadline, "no {} in time", path.display());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+// ----- exec ------------------------------------------------------------------------------------------------------
+
+#[test]
+fn exec_exits_with_the_commands_status() {
+    let out = output(&["exec", "-q", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    let out = output(&["exec", "-q", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Killed by a signal: 128 + N, as a shell reports it.
+    let out = output(&["exec", "-q", "--", "sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.code(), Some(128 + 15), "{}", text(&out.stderr));
+    // Not found: 127, and the harness says so.
+    let out = output(&["exec", "-q", "--", "/nonexistent/command"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(text(&out.stderr).contains("/nonexistent/command"));
+}
+
+#[test]
+fn exec_exports_a_reachable_server() {
+    // The command prints its environment, then waits on stdin so the test can talk to the server meanwhile.
+    let mut h = Harness::spawn(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        r#"echo "$NATS_URL"; echo "$NATS_URLS"; echo "$NATS_PORT"; echo "$NATS_MONITORING_URL"; read _go; exit 3"#,
+    ]);
+    let (url, urls, port, monitoring) = (h.line(), h.line(), h.line(), h.line());
+    assert!(url.starts_with("nats://127.0.0.1:"), "{url}");
+    assert_eq!(urls, url);
+    assert_eq!(url, format!("nats://127.0.0.1:{port}"));
+    let info = info_of(&url);
+    assert_eq!(info["port"].as_u64(), Some(port.parse().unwrap()));
+    assert!(monitoring.starts_with("http://127.0.0.1:"), "{monitoring}");
+    assert!(http_status(&monitoring, "/healthz").contains(" 200"));
+    writeln!(h.child.stdin.as_mut().unwrap(), "go").unwrap();
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn exec_exports_every_node_of_a_cluster() {
+    let mut h = Harness::spawn(&[
+        "exec",
+        "--nodes",
+        "3",
+        "--",
+        "sh",
+        "-c",
+        r#"echo "$NATS_URLS"; echo "$NATS_URL"; echo "port:${NATS_PORT:-none}"; read _go"#,
+    ]);
+    let (urls, url, port) = (h.line(), h.line(), h.line());
+    let urls: Vec<&str> = urls.split(',').collect();
+    assert_eq!(urls.len(), 3, "{urls:?}");
+    assert_eq!(urls[0], url);
+    assert_eq!(port, "port:none", "NATS_PORT is for a single server only");
+    let ids: std::collections::HashSet<String> = urls
+        .iter()
+        .map(|u| info_of(u)["server_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "three different servers");
+    writeln!(h.child.stdin.as_mut().unwrap(), "go").unwrap();
+    let (status, stderr) = h.finish(30);
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("3-node cluster"),
+        "progress/status line: {stderr}"
+    );
+}
+
+#[test]
+fn exec_forwards_sigterm_to_the_command() {
+    let mut h = Harness::spawn(&["exec", "--", "sh", "-c", "echo ready; exec sleep 30"]);
+    assert_eq!(h.line(), "ready");
+    let sent = Instant::now();
+    h.signal(libc::SIGTERM);
+    let (status, stderr) = h.finish(20);
+    assert_eq!(status.code(), Some(128 + 15), "{stderr}");
+    assert!(sent.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn exec_takes_a_toml_options_file() {
+    let dir = scratch();
+    let file = dir.path().join("cluster.toml");
+    std::fs::write(
+        &file,
+        "nodes = 2\nname = \"from-toml\"\n\n[server]\njetstream = true\n",
+    )
+    .unwrap();
+    let out = output(&[
+        "exec",
+        "--options",
+        file.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        r#"echo "$NATS_URLS""#,
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout).trim().split(',').count(), 2);
+    assert!(stderr.contains("from-toml"), "{stderr}");
+}
+
+// ----- run -------------------------------------------------------------------------------------------------------
+
+/// Starts `run --json --urls-file`, checks both JSON copies and the servers, stops it with `signo`, and checks
+/// that nothing is left: no process, no directory, no URLs file.
+fn run_then_stop(extra: &[&str], signo: libc::c_int, nodes: usize) {
+    let scratch = scratch();
+    let urls_file = scratch.path().join("urls.json");
+    let mut args = vec!["run", "--json", "--urls-file", urls_file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let mut h = Harness::spawn(&args);
+    let from_file: Value = serde_json::from_str(&wait_for_file(&urls_file, &mut h)).unwrap();
+    let from_stdout: Value = serde_json::from_str(&h.line()).unwrap();
+    assert_eq!(from_file, from_stdout);
+    let report = from_file;
+    assert_eq!(
+        report["harness_pid"].as_u64(),
+        Some(u64::from(h.child.id()))
+    );
+    let node_list = report["nodes"].as_array().unwrap();
+    assert_eq!(node_list.len(), nodes);
+    assert_eq!(report["urls"].as_array().unwrap().len(), nodes);
+    assert_eq!(report["monitoring_urls"].as_array().unwrap().len(), nodes);
+    assert_eq!(report["cluster_name"].is_string(), nodes > 1);
+    let mut nodes_seen = Vec::new();
+    for node in node_list {
+        let url = node["client_url"].as_str().unwrap();
+        let pid = node["pid"].as_u64().unwrap();
+        let dir = PathBuf::from(node["dir"].as_str().unwrap());
+        assert_eq!(
+            info_of(url)["server_id"].as_str(),
+            node["server_id"].as_str()
+        );
+        assert!(dir.is_dir(), "{}", dir.display());
+        assert!(serves(pid, &dir), "pid {pid} is not the server");
+        nodes_seen.push((pid, dir));
+    }
+    h.signal(signo);
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for (pid, dir) in nodes_seen {
+        assert!(!serves(pid, &dir), "nats-server {pid} outlived the harness");
+        assert!(!dir.exists(), "{} was not removed", dir.display());
+    }
+    assert!(!urls_file.exists(), "the URLs file is removed on stop");
+}
+
+#[test]
+fn run_stops_cleanly_on_sigint() {
+    run_then_stop(&["--jetstream"], libc::SIGINT, 1);
+}
+
+#[test]
+fn run_stops_cleanly_on_sigterm() {
+    run_then_stop(&["--timings"], libc::SIGTERM, 1);
+}
+
+#[test]
+fn run_cluster_stops_cleanly_on_sigterm() {
+    run_then_stop(&["--nodes", "3", "--jetstream"], libc::SIGTERM, 3);
+}
+
+#[test]
+fn run_prints_text_by_default() {
+    let mut h = Harness::spawn(&[
+        "run",
+        "--websocket",
+        "--user",
+        "alice",
+        "--password",
+        "s3cret",
+    ]);
+    let first = h.line();
+    assert!(
+        first.starts_with("nats-server ") && first.ends_with(" ready"),
+        "{first}"
+    );
+    let mut lines = Vec::new();
+    loop {
+        let line = h.line();
+        let done = line.trim_start().starts_with("dir ");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let all = lines.join("\n");
+    for field in ["url ", "monitoring ", "websocket ", "auth ", "pid "] {
+        assert!(all.contains(field), "{field:?} missing in:\n{all}");
+    }
+    assert!(!all.contains("s3cret"), "the password is never printed");
+    let url = lines[0].split_whitespace().last().unwrap();
+    assert_eq!(info_of(url)["auth_required"], true);
+    h.signal(libc::SIGINT);
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+// ----- errors ----------------------------------------------------------------------------------------------------
+
+#[test]
+fn a_bad_flag_is_a_usage_error() {
+    let out = output(&["run", "--bogus"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unexpected argument '--bogus'"), "{stderr}");
+    assert!(stderr.contains("Usage: nats-harness run"), "{stderr}");
+    let out = output(&["run", "--nodes", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = output(&["exec", "--nodes", "3", "--port", "4222", "--", "true"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--port"), "{stderr}");
+    let out = output(&["exec"]);
+    assert_eq!(out.status.code(), Some(2), "a command is required");
+}
+
+#[test]
+fn a_bad_config_file_quotes_the_server() {
+    let dir = scratch();
+    let conf = dir.path().join("bad.conf");
+    std::fs::write(&conf, "jetstreem: true\n").unwrap();
+    let out = output(&["run", "--config", conf.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("nats-server harness: configuration rejected"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(r#"unknown field "jetstreem""#),
+        "the server's own words: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let out = output(&["exec", "--config", "/nonexistent/x.conf", "--", "true"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/nonexistent/x.conf"), "{stderr}");
+}
+
+#[test]
+fn a_bad_options_file_names_the_field() {
+    let dir = scratch();
+    let toml = dir.path().join("opts.toml");
+    std::fs::write(&toml, "jetstream = true\nprot = 4222\n").unwrap();
+    let out = output(&["run", "--options", toml.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("unknown field `prot`"), "{stderr}");
+    assert!(stderr.contains("line 2"), "{stderr}");
+    let json = dir.path().join("opts.json");
+    std::fs::write(&json, r#"{"nodes": 3, "server": {"jetstream": "yes"}}"#).unwrap();
+    let out = output(&["run", "--options", json.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("invalid type"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn help_and_version() {
+    let out = output(&["--help"]);
+    let help = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        help.contains("Examples:") && help.contains("exec"),
+        "{help}"
+    );
+    let out = output(&["exec", "--help"]);
+    assert!(text(&out.stdout).contains("NATS_URLS"));
+    let out = output(&["--version"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("nats-harness {}", env!("CARGO_PKG_VERSION"))
+    );
+}

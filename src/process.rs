@@ -2,51 +2,54 @@
 //!
 //! Orphan protection: on Linux every child asks the kernel for `SIGKILL` when its parent dies
 //! (`PR_SET_PDEATHSIG`). That signal fires when the *thread* that forked the child exits, and test runners, Go
-//! and Python move work between threads, so every spawn happens on one dedicated spawner thread that lives as long
-//! as the process. Children also get their own process group, so a Ctrl-C aimed at the test runner reaches the
+//! and Python move work between threads, so every spawn happens on a small pool of dedicated spawner threads that
+//! live as long as the process (never exit, so never fire the signal early). Children also get their own process group, so a Ctrl-C aimed at the test runner reaches the
 //! harness (which cleans up) rather than racing it. What a hard crash still leaves (directories) is swept by
 //! [`crate::workdir`].
 
 use std::io;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::mpsc::{channel, Sender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 type SpawnRequest = (Command, Sender<io::Result<Child>>);
 
-/// Spawns `cmd` on the dedicated spawner thread with parent-death protection.
+/// How many spawner threads share the work: forks of one process run in parallel on them.
+const SPAWNER_THREADS: usize = 4;
+
+/// Spawns `cmd` on one of the long-lived spawner threads, with parent-death protection.
 pub fn spawn(mut cmd: Command) -> io::Result<Child> {
     protect(&mut cmd);
-    // (pid that started the thread, its queue): a process forked from ours has no spawner thread, so it starts
-    // its own instead of waiting forever on a queue nobody reads.
-    static SPAWNER: Mutex<Option<(u32, Sender<SpawnRequest>)>> = Mutex::new(None);
-    let mut spawner = SPAWNER.lock().unwrap_or_else(|e| e.into_inner());
+    // (pid that started the threads, their shared queue): a process forked from ours has no spawner threads, so
+    // it starts its own instead of waiting forever on a queue nobody reads.
+    static SPAWNERS: Mutex<Option<(u32, Sender<SpawnRequest>)>> = Mutex::new(None);
+    let mut spawners = SPAWNERS.lock().unwrap_or_else(|e| e.into_inner());
     let me = std::process::id();
-    if spawner.as_ref().is_none_or(|(pid, _)| *pid != me) {
+    if spawners.as_ref().is_none_or(|(pid, _)| *pid != me) {
         let (tx, rx) = channel::<SpawnRequest>();
-        std::thread::Builder::new()
-            .name("nats-server-spawner".into())
-            .spawn(move || {
-                for (mut cmd, reply) in rx {
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..SPAWNER_THREADS {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("nats-server-spawner-{i}"))
+                .spawn(move || loop {
+                    let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok((mut cmd, reply)) = next else { return };
                     let _ = reply.send(cmd.spawn());
-                }
-            })?;
-        *spawner = Some((me, tx));
+                })?;
+        }
+        *spawners = Some((me, tx));
     }
+    let queue = spawners.as_ref().expect("spawners started above").1.clone();
+    drop(spawners);
     let (reply_tx, reply_rx) = channel();
-    let queue = spawner
-        .as_ref()
-        .expect("spawner initialized above")
-        .1
-        .clone();
-    drop(spawner);
     queue
         .send((cmd, reply_tx))
-        .map_err(|_| io::Error::other("the nats-server spawner thread is gone"))?;
+        .map_err(|_| io::Error::other("the nats-server spawner threads are gone"))?;
     reply_rx
         .recv()
-        .map_err(|_| io::Error::other("the nats-server spawner thread did not answer"))?
+        .map_err(|_| io::Error::other("the nats-server spawner threads did not answer"))?
 }
 
 #[cfg(target_os = "linux")]

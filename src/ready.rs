@@ -76,7 +76,8 @@ pub fn wait_for_ports_file(
     deadline: Instant,
 ) -> Result<PortsFile, NotReady> {
     let suffix = format!("_{}.ports", child.id());
-    let mut backoff = Backoff::new(Duration::from_millis(2));
+    // Fine steps: the server is ready ~10 ms after spawn, and each step late is pure overhead.
+    let mut backoff = Backoff::new(Duration::from_micros(500));
     loop {
         if let Some(found) = read_ports_file(dir, &suffix) {
             return Ok(found);

@@ -1,0 +1,363 @@
+//! Spawn-to-ready of the harness against the bare `nats-server` in the same run, with ratios.
+//!
+//!     cargo bench --bench startup                 # default run counts
+//!     BENCH_RUNS=100 cargo bench --bench startup  # more runs for the single-server cases
+//!
+//! "Bare" is the binary started by hand the way a careful script would: dynamic ports, a private ports file
+//! directory, polled every 50 µs until the ports file appears (for clusters: until every node's `/jsz` names the
+//! same meta leader). "Log poll" starts it like the original crate did and polls the log every 500 ms. Bare and
+//! harness runs alternate, so a busy moment of the machine hits both alike. Each case prints a table row and a
+//! JSON line (`{"bench": "rust", "case": ..., "ms": {...}}`) for the cross-language report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nats_server::ready::{self, PortsFile};
+use nats_server::{binary, Cluster, ClusterOptions, Keep, Server, ServerOptions};
+
+fn main() {
+    let bin = binary::resolve(None).expect("set NATS_SERVER_BIN or put nats-server on PATH");
+    let version = binary::version(&bin).expect("nats-server --version");
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(30);
+    let cluster_runs = (runs / 3).max(3);
+    let parallel_runs = (runs / 6).max(3);
+    println!(
+        "nats-server {version} at {}; {} cores",
+        bin.display(),
+        cores()
+    );
+    println!(
+        "{:<28} {:>22} {:>22} {:>7}",
+        "case", "bare ms (min/med/p90)", "harness ms (min/med/p90)", "ratio"
+    );
+
+    let opts = ServerOptions::new().keep(Keep::Never).binary(&bin);
+    let js = opts.clone().jetstream(true);
+    let bare_plain = compare(
+        "plain",
+        runs,
+        || bare_start(&bin, &[]).0,
+        || timed(|| drop(Server::run(&opts).unwrap())),
+    );
+    compare(
+        "jetstream",
+        runs,
+        || bare_start(&bin, &["-js"]).0,
+        || timed(|| drop(Server::run(&js).unwrap())),
+    );
+    {
+        let mut bare = BareServer::start(&bin, &["-js"]);
+        let mut server = Server::run(&js).unwrap();
+        compare(
+            "restart (jetstream)",
+            runs,
+            || bare.restart(),
+            || timed(|| server.try_restart().unwrap()),
+        );
+    }
+    let cluster_opts = ClusterOptions::new()
+        .nodes(3)
+        .jetstream(true)
+        .server(js.clone());
+    compare(
+        "cluster 3 nodes, meta leader",
+        cluster_runs,
+        || bare_cluster(&bin, 3),
+        || timed(|| drop(Cluster::run(&cluster_opts).unwrap())),
+    );
+    compare(
+        "20 servers in parallel",
+        parallel_runs,
+        || timed(|| parallel(20, || drop(bare_start(&bin, &[]).1))),
+        || timed(|| parallel(20, || drop(Server::run(&opts).unwrap()))),
+    );
+    let legacy = stats((0..3).map(|_| log_poll_start(&bin)).collect());
+    println!(
+        "{:<28} {:>22} {:>22} {:>7}",
+        "original crate (log poll)",
+        legacy.show(),
+        "",
+        format!("{:.1}x", legacy.median / bare_plain.median)
+    );
+    println!("{}", legacy.json("legacy_log_poll", "plain"));
+}
+
+/// Runs `bare` and `harness` alternately `runs` times, then prints both and the ratio of medians. Returns the
+/// bare figures.
+fn compare(
+    case: &str,
+    runs: usize,
+    mut bare: impl FnMut() -> f64,
+    mut harness: impl FnMut() -> f64,
+) -> Stats {
+    // One warm-up of each: page cache, first spawn of the spawner thread.
+    bare();
+    harness();
+    let (mut b, mut h) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        b.push(bare());
+        h.push(harness());
+    }
+    let (b, h) = (stats(b), stats(h));
+    println!(
+        "{:<28} {:>22} {:>22} {:>6.2}x",
+        case,
+        b.show(),
+        h.show(),
+        h.median / b.median
+    );
+    let slug = case.split([' ', '(']).next().unwrap_or(case);
+    println!("{}", b.json("bare", slug));
+    println!("{}", h.json("rust", slug));
+    b
+}
+
+struct Stats {
+    min: f64,
+    median: f64,
+    p90: f64,
+    max: f64,
+    runs: usize,
+}
+
+impl Stats {
+    fn show(&self) -> String {
+        format!("{:.1}/{:.1}/{:.1}", self.min, self.median, self.p90)
+    }
+
+    fn json(&self, bench: &str, case: &str) -> String {
+        format!(
+            r#"{{"bench": "{bench}", "case": "{case}", "runs": {}, "ms": {{"min": {:.2}, "median": {:.2}, "p90": {:.2}, "max": {:.2}}}}}"#,
+            self.runs, self.min, self.median, self.p90, self.max
+        )
+    }
+}
+
+fn stats(mut v: Vec<f64>) -> Stats {
+    v.sort_by(f64::total_cmp);
+    let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    Stats {
+        min: v[0],
+        median: at(0.5),
+        p90: at(0.9),
+        max: v[v.len() - 1],
+        runs: v.len(),
+    }
+}
+
+fn timed(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+fn parallel(n: usize, f: impl Fn() + Sync) {
+    std::thread::scope(|s| {
+        for _ in 0..n {
+            s.spawn(&f);
+        }
+    });
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// A bare server in its own temp dir, killed on drop.
+struct BareServer {
+    bin: PathBuf,
+    extra: Vec<String>,
+    dir: tempfile::TempDir,
+    child: Child,
+    ports: PortsFile,
+}
+
+impl BareServer {
+    fn start(bin: &Path, extra: &[&str]) -> BareServer {
+        let dir = tempfile::tempdir().unwrap();
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, ports) = spawn_bare(bin, dir.path(), &extra, None, None);
+        BareServer {
+            bin: bin.to_path_buf(),
+            extra,
+            dir,
+            child,
+            ports,
+        }
+    }
+
+    /// SIGTERM, wait, and start again on the same ports, as the harness's restart does.
+    fn restart(&mut self) -> f64 {
+        let t = Instant::now();
+        let client = PortsFile::port_of(&self.ports.nats);
+        let monitoring = PortsFile::port_of(&self.ports.monitoring);
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().unwrap();
+        let (child, ports) =
+            spawn_bare(&self.bin, self.dir.path(), &self.extra, client, monitoring);
+        self.child = child;
+        self.ports = ports;
+        t.elapsed().as_secs_f64() * 1e3
+    }
+}
+
+impl Drop for BareServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn port_arg(p: Option<u16>) -> String {
+    p.map_or("-1".into(), |p| p.to_string())
+}
+
+fn spawn_bare(
+    bin: &Path,
+    dir: &Path,
+    extra: &[String],
+    client: Option<u16>,
+    mon: Option<u16>,
+) -> (Child, PortsFile) {
+    let mut child = Command::new(bin)
+        .args([
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &port_arg(client),
+            "-m",
+            &port_arg(mon),
+        ])
+        .arg("--ports_file_dir")
+        .arg(dir)
+        .arg("--store_dir")
+        .arg(dir.join("js"))
+        .arg("-l")
+        .arg(dir.join("log"))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ports = wait_ports(dir, &mut child);
+    (child, ports)
+}
+
+fn wait_ports(dir: &Path, child: &mut Child) -> PortsFile {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    ready::wait_for_ports_file(dir, child, deadline)
+        .unwrap_or_else(|e| panic!("bare nats-server did not start: {e:?}"))
+}
+
+/// Starts a bare server and returns the time to its ports file, with the server (killed on drop).
+fn bare_start(bin: &Path, extra: &[&str]) -> (f64, BareServer) {
+    let t = Instant::now();
+    let server = BareServer::start(bin, extra);
+    (t.elapsed().as_secs_f64() * 1e3, server)
+}
+
+/// Three (or `n`) bare JetStream servers formed as the harness does, until every node's /jsz names one leader.
+fn bare_cluster(bin: &Path, n: usize) -> f64 {
+    let t = Instant::now();
+    let placeholder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = placeholder.local_addr().unwrap().port();
+    drop(placeholder);
+    let name = format!("bench{}", fastrand::u64(..));
+    let node = |i: usize, route: String| {
+        let args = [
+            "-js".to_string(),
+            "-n".into(),
+            format!("n{i}"),
+            "--cluster_name".into(),
+            name.clone(),
+            "--cluster".into(),
+            "nats://127.0.0.1:-1".into(),
+            "--routes".into(),
+            route,
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        BareServer::start(bin, &args)
+    };
+    let first = node(1, format!("nats://127.0.0.1:{closed_port}"));
+    let seed = format!(
+        "nats://127.0.0.1:{}",
+        PortsFile::port_of(&first.ports.cluster).unwrap()
+    );
+    let mut nodes = vec![first];
+    nodes.extend(std::thread::scope(|s| {
+        let handles: Vec<_> = (2..=n)
+            .map(|i| {
+                s.spawn({
+                    let seed = seed.clone();
+                    let node = &node;
+                    move || node(i, seed)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    }));
+    let monitors: Vec<String> = nodes
+        .iter()
+        .map(|s| {
+            format!(
+                "http://127.0.0.1:{}/jsz",
+                PortsFile::port_of(&s.ports.monitoring).unwrap()
+            )
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let leaders: Vec<String> = monitors
+            .iter()
+            .map(|url| {
+                ready::http_get(url, Duration::from_secs(2))
+                    .map(|(_, v)| {
+                        v["meta_cluster"]["leader"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        if !leaders[0].is_empty() && leaders.iter().all(|l| *l == leaders[0]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "bare cluster found no leader");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// The original crate's way: spawn, then read the log every 500 ms until it names the client address.
+fn log_poll_start(bin: &Path) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let t = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["-a", "127.0.0.1", "-p", "-1", "-l"])
+        .arg(&log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    loop {
+        if std::fs::read_to_string(&log).is_ok_and(|l| l.contains("client connections on")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let _ = child.kill();
+    let _ = child.wait();
+    ms
+}

@@ -120,3 +120,33 @@ pub fn kill_and_reap(child: &mut Child) -> io::Result<ExitStatus> {
     let _ = child.kill();
     child.wait()
 }
+
+/// Whether every thread of `pid` is stopped (state `T`), from `/proc/PID/task/*/stat`. `None` when unknown.
+fn all_threads_stopped(pid: u32) -> Option<bool> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut any = false;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+        let state = stat.rsplit(')').next()?.split_whitespace().next()?;
+        if state != "T" && state != "t" {
+            return Some(false);
+        }
+        any = true;
+    }
+    Some(any)
+}
+
+/// Waits up to `timeout` until `pid` is stopped (`stopped`) or running again (`!stopped`): signals are delivered
+/// asynchronously, and a test that pauses a server must not race the last few messages it still handles.
+/// Returns false on timeout; true at once where `/proc` cannot tell.
+pub fn wait_stopped(pid: u32, stopped: bool, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match all_threads_stopped(pid) {
+            None => return true,
+            Some(now) if now == stopped => return true,
+            Some(_) if Instant::now() >= deadline => return false,
+            Some(_) => std::thread::sleep(Duration::from_micros(200)),
+        }
+    }
+}

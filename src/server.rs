@@ -95,7 +95,11 @@ impl Server {
         if self.is_running() {
             return Ok(());
         }
-        self.child = None;
+        if let Some(mut exited) = self.child.take() {
+            // It exited on its own (a crash, lame duck): reap it so no zombie stays behind.
+            let _ = exited.wait();
+        }
+        self.paused = false;
         self.spawn_and_wait()
     }
 
@@ -143,17 +147,30 @@ impl Server {
     }
 
     /// Freezes the process (SIGSTOP): it keeps its sockets but answers nothing, like a hung server.
+    /// Returns once every thread of the process has stopped.
     pub fn pause(&mut self) -> Result<()> {
         self.send(libc::SIGSTOP, "pause")?;
         self.paused = true;
-        Ok(())
+        self.wait_stopped(true, "stop")
     }
 
-    /// Lets a paused process run again (SIGCONT).
+    /// Lets a paused process run again (SIGCONT). Returns once it runs.
     pub fn resume(&mut self) -> Result<()> {
         self.send(libc::SIGCONT, "resume")?;
         self.paused = false;
-        Ok(())
+        self.wait_stopped(false, "run again")
+    }
+
+    fn wait_stopped(&self, stopped: bool, what: &str) -> Result<()> {
+        let pid = self.pid().unwrap_or_default();
+        if process::wait_stopped(pid, stopped, Duration::from_secs(5)) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!("nats-server (pid {pid}) did not {what} within 5 s of the signal"),
+            ))
+        }
     }
 
     /// Puts the server into lame duck mode (SIGUSR2): it stops accepting clients, and exits once its clients are
@@ -464,7 +481,7 @@ impl Server {
         self.output_offset = file_len(&output_path);
         self.log_offset = file_len(&self.log_path());
         let mut cmd = Command::new(&self.binary);
-        cmd.args(self.arguments(&ports_dir))
+        cmd.args(self.arguments())
             .stdin(Stdio::null())
             .stdout(
                 output
@@ -505,7 +522,7 @@ impl Server {
         Ok(())
     }
 
-    fn arguments(&self, ports_dir: &Path) -> Vec<String> {
+    fn arguments(&self) -> Vec<String> {
         let o = &self.opts;
         let mut args: Vec<String> = vec![
             "-c".into(),
@@ -514,8 +531,6 @@ impl Server {
             o.host.clone(),
             "-p".into(),
             port_arg(o.port.or(nonzero(self.ports.client))),
-            "--ports_file_dir".into(),
-            path_arg(ports_dir),
             "-l".into(),
             path_arg(&self.log_path()),
             "--store_dir".into(),
@@ -575,6 +590,11 @@ impl Server {
             text.push_str(inline);
             text.push('\n');
         }
+        // Last, so the user's settings cannot move it (and the file is never empty, which the server warns of).
+        text.push_str(&format!(
+            "ports_file_dir: {}\n",
+            quote(&path_arg(&self.dir.join(PORTS_DIR)))
+        ));
         if self.opts.websocket {
             text.push_str(&format!(
                 "websocket {{\n  host: {}\n  port: {}\n  no_tls: true\n}}\n",
@@ -634,9 +654,8 @@ impl Server {
             let _ = process::kill_and_reap(child);
         }
         self.child = None;
-        let ports_dir = self.dir.join(PORTS_DIR);
         let command = std::iter::once(self.binary.display().to_string())
-            .chain(self.arguments(&ports_dir))
+            .chain(mask_secrets(self.arguments()))
             .collect::<Vec<_>>()
             .join(" ");
         let mut message = format!("{}\ncommand: {command}", err.message());
@@ -710,6 +729,20 @@ const USERINFO: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'|')
     .add(b'}');
+
+/// The arguments with the values of `--pass` and `--auth` replaced, for messages.
+fn mask_secrets(args: Vec<String>) -> impl Iterator<Item = String> {
+    let mut hide_next = false;
+    args.into_iter().map(move |arg| {
+        let shown = if hide_next {
+            "***".to_string()
+        } else {
+            arg.clone()
+        };
+        hide_next = arg == "--pass" || arg == "--auth";
+        shown
+    })
+}
 
 fn url_host(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') {
@@ -786,6 +819,18 @@ mod tests {
     fn include_path_climbs_to_root() {
         let rel = relative_to_root(Path::new("/tmp/a/b"), Path::new("/home/u/x.conf"));
         assert_eq!(rel, "../../../home/u/x.conf");
+    }
+
+    #[test]
+    fn secrets_are_masked_in_messages() {
+        let args = ["--user", "u", "--pass", "p", "--auth", "t", "-p", "4222"]
+            .map(String::from)
+            .to_vec();
+        let shown: Vec<String> = mask_secrets(args).collect();
+        assert_eq!(
+            shown,
+            ["--user", "u", "--pass", "***", "--auth", "***", "-p", "4222"]
+        );
     }
 
     #[test]

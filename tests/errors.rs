@@ -112,9 +112,9 @@ fn a_failed_start_leaves_nothing_behind() {
         let dir = err
             .message()
             .split_whitespace()
-            .skip_while(|w| *w != "--ports_file_dir")
+            .skip_while(|w| *w != "-c")
             .nth(1)
-            .map(|p| std::path::PathBuf::from(p.trim_end_matches("/ports")))
+            .map(|p| std::path::PathBuf::from(p.trim_end_matches("/server.conf")))
             .unwrap_or_else(|| panic!("the error shows the command: {err}"));
         assert!(
             !dir.exists(),

@@ -430,3 +430,17 @@ fn options_from_json_start_a_server() {
     assert_eq!(server.info()["server_name"].as_str(), Some("json-made"));
     assert_eq!(server.info()["jetstream"].as_bool(), Some(true));
 }
+
+#[test]
+fn a_server_that_left_on_its_own_is_reaped_and_starts_again() {
+    let mut server = run(ServerOptions::new().config("lame_duck_grace_period: \"1s\""));
+    let pid = server.pid().unwrap();
+    server.lame_duck().unwrap();
+    assert!(eventually(Duration::from_secs(15), || !server.is_running()));
+    server.start().unwrap();
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the old process was reaped, not left a zombie"
+    );
+    assert!(server.is_running());
+}

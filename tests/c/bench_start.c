@@ -1,10 +1,11 @@
 /* Spawn-to-ready through the C ABI: how long nats_server_start takes (process spawn, ports file, INFO) and how
- * long nats_server_free takes, over N runs (argv[1], default 30). Prints one JSON line for a benchmark report,
- * then the usual summary line (a run that fails to start counts as failed).
+ * long nats_server_restart takes, over N runs (argv[1], default 30). Prints one JSON line per case for the
+ * cross-language report (scripts/bench.sh), then the usual summary line (a run that fails counts as failed).
  *
  *   tests/c/run.sh bench_start        (built like the tests; never under valgrind)
  */
 #define _DEFAULT_SOURCE /* POSIX and BSD functions (usleep, mkstemp, strdup) under -std=c11 */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -27,8 +28,16 @@ static double percentile(double *sorted, int n, double p) {
     return sorted[i];
 }
 
+static void print_line(const char *what, double *ms, int ok) {
+    qsort(ms, (size_t)ok, sizeof *ms, compare);
+    printf("{\"bench\": \"c\", \"case\": \"%s\", \"runs\": %d, \"ms\": {\"min\": %.2f, \"median\": %.2f, "
+           "\"p90\": %.2f, \"max\": %.2f}}\n",
+           what, ok, ms[0], percentile(ms, ok, 0.5), percentile(ms, ok, 0.9), ms[ok - 1]);
+    tests_passed++;
+}
+
 static void report(const char *what, const char *options, int runs) {
-    double *start = calloc((size_t)runs, sizeof *start), *stop = calloc((size_t)runs, sizeof *stop);
+    double *start = calloc((size_t)runs, sizeof *start);
     int ok = 0;
     for (int i = 0; i < runs; i++) {
         nats_server_t *server = NULL;
@@ -43,22 +52,93 @@ static void report(const char *what, const char *options, int runs) {
             continue;
         }
         nats_server_free(server);
-        double t2 = now_ms();
-        start[ok] = t1 - t0;
-        stop[ok] = t2 - t1;
-        ok++;
+        start[ok++] = t1 - t0;
     }
-    if (ok > 0) {
-        qsort(start, (size_t)ok, sizeof *start, compare);
-        qsort(stop, (size_t)ok, sizeof *stop, compare);
-        printf("{\"bench\": \"c_abi_start\", \"case\": \"%s\", \"runs\": %d, \"start_ms\": {\"min\": %.2f, "
-               "\"median\": %.2f, \"p90\": %.2f}, \"free_ms\": {\"median\": %.2f}}\n",
-               what, ok, start[0], percentile(start, ok, 0.5), percentile(start, ok, 0.9),
-               percentile(stop, ok, 0.5));
-        tests_passed++;
-    }
+    if (ok > 0) print_line(what, start, ok);
     free(start);
-    free(stop);
+}
+
+static void report_restart(const char *options, int runs) {
+    double *ms = calloc((size_t)runs, sizeof *ms);
+    nats_server_t *server = NULL;
+    char *err = NULL;
+    int ok = 0;
+    if (nats_server_start(options, &server, &err) != NATS_SERVER_OK) {
+        fprintf(stderr, "restart bench: %s\n", err);
+        nats_server_string_free(err);
+        tests_failed++;
+        free(ms);
+        return;
+    }
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_ms();
+        if (nats_server_restart(server, &err) != NATS_SERVER_OK) {
+            fprintf(stderr, "restart %d: %s\n", i, err);
+            nats_server_string_free(err);
+            err = NULL;
+            tests_failed++;
+            continue;
+        }
+        ms[ok++] = now_ms() - t0;
+    }
+    nats_server_free(server);
+    if (ok > 0) print_line("restart", ms, ok);
+    free(ms);
+}
+
+static void report_cluster(int runs) {
+    double *ms = calloc((size_t)runs, sizeof *ms);
+    int ok = 0;
+    for (int i = 0; i < runs; i++) {
+        nats_cluster_t *cluster = NULL;
+        char *err = NULL;
+        double t0 = now_ms();
+        if (nats_cluster_start("{\"nodes\": 3, \"server\": {\"jetstream\": true}}", &cluster, &err) != NATS_SERVER_OK) {
+            fprintf(stderr, "cluster %d: %s\n", i, err);
+            nats_server_string_free(err);
+            tests_failed++;
+            continue;
+        }
+        ms[ok++] = now_ms() - t0;
+        nats_cluster_free(cluster);
+    }
+    if (ok > 0) print_line("cluster", ms, ok);
+    free(ms);
+}
+
+#define PARALLEL 20
+
+static void *start_one(void *arg) {
+    nats_server_t **slot = arg;
+    if (nats_server_start(NULL, slot, NULL) != NATS_SERVER_OK) *slot = NULL;
+    return NULL;
+}
+
+/* 20 servers started at once from 20 threads: time until all are ready. */
+static void report_parallel(int runs) {
+    double *ms = calloc((size_t)runs, sizeof *ms);
+    int ok = 0;
+    for (int i = 0; i < runs; i++) {
+        nats_server_t *servers[PARALLEL] = {0};
+        pthread_t threads[PARALLEL];
+        double t0 = now_ms();
+        for (int t = 0; t < PARALLEL; t++) pthread_create(&threads[t], NULL, start_one, &servers[t]);
+        for (int t = 0; t < PARALLEL; t++) pthread_join(threads[t], NULL);
+        double elapsed = now_ms() - t0;
+        int started = 0;
+        for (int t = 0; t < PARALLEL; t++) {
+            if (servers[t]) started++;
+            nats_server_free(servers[t]);
+        }
+        if (started == PARALLEL) {
+            ms[ok++] = elapsed;
+        } else {
+            fprintf(stderr, "parallel run %d: only %d of %d started\n", i, started, PARALLEL);
+            tests_failed++;
+        }
+    }
+    if (ok > 0) print_line("20", ms, ok);
+    free(ms);
 }
 
 int main(int argc, char **argv) {
@@ -66,5 +146,8 @@ int main(int argc, char **argv) {
     if (runs < 1) runs = 1;
     report("plain", NULL, runs);
     report("jetstream", "{\"jetstream\": true}", runs);
+    report_restart("{\"jetstream\": true}", runs);
+    report_cluster(runs / 3 > 3 ? runs / 3 : 3);
+    report_parallel(runs / 6 > 3 ? runs / 6 : 3);
     return summary();
 }

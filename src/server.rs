@@ -173,8 +173,10 @@ impl Server {
         }
     }
 
-    /// Puts the server into lame duck mode (SIGUSR2): it stops accepting clients, and exits once its clients are
-    /// gone or its grace period (default 10 s) is over.
+    /// Puts the server into lame duck mode (SIGUSR2): it stops accepting clients and exits at once when it has
+    /// none; otherwise it waits `lame_duck_grace_period` (default 10 s), then closes its clients over
+    /// `lame_duck_duration` (at least 30 s). Tests set a short grace period in `config`, e.g.
+    /// `lame_duck_grace_period: "1s"`.
     pub fn lame_duck(&mut self) -> Result<()> {
         self.send(libc::SIGUSR2, "enter lame duck mode")
     }
@@ -315,7 +317,9 @@ impl Server {
         text
     }
 
-    /// The INFO the server sent when it became ready.
+    /// What the server said about itself when it became ready (from `/varz`, or from its INFO line when
+    /// monitoring is off): `server_id`, `server_name`, `version`, `host`, `port`, `tls_required`, `max_payload`,
+    /// `proto` (INFO only), and `jetstream` as a bool.
     pub fn info(&self) -> &Value {
         &self.info
     }
@@ -363,6 +367,13 @@ impl Server {
             return Err(Error::new(
                 ErrorKind::NotRunning,
                 "the server is not running",
+            ));
+        }
+        if self.paused {
+            // It would not answer: fail now rather than after the request's timeout.
+            return Err(Error::new(
+                ErrorKind::NotRunning,
+                "the server is paused; resume() it first",
             ));
         }
         ready::http_get(
@@ -506,20 +517,58 @@ impl Server {
         let left = deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(100));
-        match ready::read_info(&self.opts.host, self.ports.client, left) {
+        match self.fetch_info(left) {
             Ok(info) => self.info = info,
             Err(e) => {
                 let err = Error::new(
                     ErrorKind::ServerExited,
-                    format!(
-                        "nats-server wrote its ports file but its client port {} sent no INFO: {e}",
-                        self.ports.client
-                    ),
+                    format!("nats-server wrote its ports file but does not answer: {e}"),
                 );
                 return Err(self.fail_start(err));
             }
         }
         Ok(())
+    }
+
+    /// What the server says about itself: its `/varz` when monitoring is on (so the harness never shows up as a
+    /// client: no connection to count, none to hold back lame duck mode), else the INFO line of its client port.
+    /// Normalized to the keys both share, with `jetstream` as a bool.
+    fn fetch_info(&self, timeout: Duration) -> std::result::Result<Value, String> {
+        let mut source = match self.monitoring_url() {
+            Some(base) => {
+                let (status, varz) =
+                    ready::http_get(&format!("{base}/varz"), timeout).map_err(|e| e.to_string())?;
+                if status != 200 {
+                    return Err(format!("GET /varz answered {status}"));
+                }
+                varz
+            }
+            None => ready::read_info(&self.opts.host, self.ports.client, timeout)
+                .map_err(|e| e.to_string())?,
+        };
+        let jetstream = match &source["jetstream"] {
+            Value::Bool(on) => *on,
+            Value::Object(js) => js.get("config").is_some_and(|c| !c.is_null()),
+            _ => false,
+        };
+        let tls_required = source["tls_required"].as_bool().unwrap_or(false);
+        let mut info = serde_json::Map::new();
+        for key in [
+            "server_id",
+            "server_name",
+            "version",
+            "host",
+            "port",
+            "max_payload",
+            "proto",
+        ] {
+            if let Some(value) = source.get_mut(key) {
+                info.insert(key.to_string(), value.take());
+            }
+        }
+        info.insert("tls_required".into(), Value::Bool(tls_required));
+        info.insert("jetstream".into(), Value::Bool(jetstream));
+        Ok(Value::Object(info))
     }
 
     fn arguments(&self) -> Vec<String> {
@@ -683,6 +732,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if !self.dir.owned_by_this_process() {
+            // A forked copy of the owner (e.g. Python's multiprocessing) must not kill the owner's server.
+            return;
+        }
         if let Some(child) = self.child.as_mut() {
             let _ = process::kill_and_reap(child);
         }

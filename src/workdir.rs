@@ -4,7 +4,7 @@
 //! captured stdout/stderr, ports file and (by default) its JetStream store. An `owner` file records the pid and
 //! start time of the process that created it; the first server started by a process removes directories whose
 //! owner is gone (after killing any server still running from them), so even a SIGKILLed test run leaves nothing
-//! for long. Directories that were kept on purpose carry a `kept` marker and are never swept.
+//! for long. Directories that were kept on purpose carry a `kept` marker and are swept only a week later.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,8 @@ pub fn root() -> PathBuf {
 pub struct WorkDir {
     path: PathBuf,
     keep: Keep,
+    /// The process that created it: a forked copy never removes it.
+    owner: u32,
 }
 
 impl WorkDir {
@@ -53,7 +55,11 @@ impl WorkDir {
         );
         fs::write(path.join(OWNER_FILE), owner)
             .map_err(|e| Error::io("writing the owner file", e))?;
-        Ok(WorkDir { path, keep })
+        Ok(WorkDir {
+            path,
+            keep,
+            owner: std::process::id(),
+        })
     }
 
     /// The directory's path.
@@ -81,6 +87,11 @@ impl WorkDir {
         let _ = fs::write(self.path.join(SERVER_PID_FILE), pid.to_string());
     }
 
+    /// Whether this process created the directory (false in a forked copy of the creator).
+    pub fn owned_by_this_process(&self) -> bool {
+        self.owner == std::process::id()
+    }
+
     /// Whether the directory will be kept when dropped now.
     pub fn will_keep(&self) -> bool {
         match self.keep {
@@ -93,6 +104,9 @@ impl WorkDir {
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
+        if !self.owned_by_this_process() {
+            return;
+        }
         if self.will_keep() {
             let _ = fs::write(self.path.join(KEPT_MARKER), "");
             eprintln!(
@@ -132,7 +146,7 @@ fn owner_alive(owner: &str) -> bool {
 }
 
 /// Removes instance directories whose owning process is gone, killing servers still running from them.
-/// Returns how many directories were removed. Directories marked as kept are left alone.
+/// Returns how many directories were removed. Directories kept on purpose are left alone for [`KEPT_FOR`].
 pub fn sweep_stale(root: &Path) -> usize {
     let Ok(entries) = fs::read_dir(root) else {
         return 0;
@@ -140,7 +154,7 @@ pub fn sweep_stale(root: &Path) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let dir = entry.path();
-        if !dir.is_dir() || dir.join(KEPT_MARKER).exists() {
+        if !dir.is_dir() || kept_recently(&dir) {
             continue;
         }
         let Ok(owner) = fs::read_to_string(dir.join(OWNER_FILE)) else {
@@ -161,6 +175,16 @@ pub fn sweep_stale(root: &Path) -> usize {
         }
     }
     removed
+}
+
+/// How long a directory kept on purpose (a failed test's) stays before a sweep removes it.
+pub const KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Whether `dir` was kept on purpose less than [`KEPT_FOR`] ago.
+fn kept_recently(dir: &Path) -> bool {
+    fs::metadata(dir.join(KEPT_MARKER))
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().map_or(true, |age| age < KEPT_FOR))
 }
 
 /// Kills `pid` only if its command line names `dir` (so a reused pid is never hit).
@@ -194,14 +218,24 @@ mod tests {
         fs::write(dead.join(OWNER_FILE), "4194305 1").unwrap();
         fs::write(kept.join(OWNER_FILE), "4194305 1").unwrap();
         fs::write(kept.join(KEPT_MARKER), "").unwrap();
+        let old_kept = root.path().join("old-kept");
+        fs::create_dir(&old_kept).unwrap();
+        fs::write(old_kept.join(OWNER_FILE), "4194305 1").unwrap();
+        let marker = fs::File::create(old_kept.join(KEPT_MARKER)).unwrap();
+        marker
+            .set_modified(
+                std::time::SystemTime::now() - KEPT_FOR - std::time::Duration::from_secs(60),
+            )
+            .unwrap();
         let me = std::process::id();
         fs::write(
             live.join(OWNER_FILE),
             format!("{me} {}", process_start_time(me).unwrap()),
         )
         .unwrap();
-        assert_eq!(sweep_stale(root.path()), 1);
+        assert_eq!(sweep_stale(root.path()), 2);
         assert!(!dead.exists());
+        assert!(!old_kept.exists(), "kept a week ago: swept");
         assert!(live.exists());
         assert!(kept.exists());
     }

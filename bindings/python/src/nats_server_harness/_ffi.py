@@ -1,0 +1,321 @@
+"""Loading ``libnats_server`` and calling its C ABI (include/nats_server.h) through ctypes.
+
+Nothing here knows about servers: it loads the library (once, lazily, thread-safely), checks its ABI version,
+declares every function's prototype, and turns a status code plus the ``char **error`` message into an exception.
+Handles are plain integers (``void *``); strings the library returns are copied and freed at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+from ctypes import (
+    POINTER,
+    c_bool,
+    c_char_p,
+    c_int,
+    c_int32,
+    c_size_t,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ._errors import AbiMismatch, LibraryNotFound, NatsServerError, error_for
+
+#: The version of the C ABI this package was written for (``NATS_SERVER_ABI_VERSION`` in nats_server.h).
+ABI_VERSION = 1
+
+#: Environment variable naming a ``libnats_server`` shared library (or a directory holding one) to load instead
+#: of the one bundled with the package. Read when the library is first needed. At build time it makes the build
+#: copy that library instead of running cargo.
+LIB_ENV = "NATS_SERVER_HARNESS_LIB"
+
+if sys.platform == "darwin":
+    LIB_NAME = "libnats_server.dylib"
+elif sys.platform == "win32":  # pragma: no cover - the core is POSIX-only (signals, process groups)
+    LIB_NAME = "nats_server.dll"
+else:
+    LIB_NAME = "libnats_server.so"
+
+OK = 0
+
+_CHAR_PP = POINTER(c_void_p)  # char **, read as an address so the string can be freed after copying it
+_ERR = _CHAR_PP
+_HANDLE = c_void_p
+_HANDLE_P = POINTER(c_void_p)
+
+# Every function of nats_server.h: name -> (return type, argument types). A test compares this table with the
+# header, so a function added to the ABI and missing here fails the binding's tests.
+PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
+    "nats_server_abi_version": (c_uint32, []),
+    "nats_server_version": (c_char_p, []),
+    "nats_server_status_name": (c_char_p, [c_int]),
+    "nats_server_string_free": (None, [c_void_p]),
+    # server: life cycle and control
+    "nats_server_start": (c_int, [c_char_p, _HANDLE_P, _ERR]),
+    "nats_server_free": (c_int, [_HANDLE]),
+    "nats_server_stop": (c_int, [_HANDLE, _ERR]),
+    "nats_server_start_again": (c_int, [_HANDLE, _ERR]),
+    "nats_server_restart": (c_int, [_HANDLE, _ERR]),
+    "nats_server_kill": (c_int, [_HANDLE, _ERR]),
+    "nats_server_pause": (c_int, [_HANDLE, _ERR]),
+    "nats_server_resume": (c_int, [_HANDLE, _ERR]),
+    "nats_server_lame_duck": (c_int, [_HANDLE, _ERR]),
+    "nats_server_reload": (c_int, [_HANDLE, _ERR]),
+    "nats_server_wait_exit": (c_int, [_HANDLE, c_uint64, POINTER(c_int32), _ERR]),
+    "nats_server_set_keep": (c_int, [_HANDLE, c_int32, _ERR]),
+    # server: queries
+    "nats_server_is_running": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
+    "nats_server_is_paused": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
+    "nats_server_pid": (c_int, [_HANDLE, POINTER(c_uint32), _ERR]),
+    "nats_server_client_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_client_url_with": (c_int, [_HANDLE, c_char_p, c_char_p, _CHAR_PP, _ERR]),
+    "nats_server_client_url_with_token": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
+    "nats_server_client_port": (c_int, [_HANDLE, POINTER(c_uint16), _ERR]),
+    "nats_server_monitoring_port": (c_int, [_HANDLE, POINTER(c_uint16), _ERR]),
+    "nats_server_websocket_port": (c_int, [_HANDLE, POINTER(c_uint16), _ERR]),
+    "nats_server_cluster_port": (c_int, [_HANDLE, POINTER(c_uint16), _ERR]),
+    "nats_server_monitoring_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_websocket_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_cluster_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_dir": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_store_dir": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_log_path": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_log_tail": (c_int, [_HANDLE, c_size_t, _CHAR_PP, _ERR]),
+    "nats_server_server_id": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_server_version": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_info": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_monitor": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
+    "nats_server_monitor_status": (c_int, [_HANDLE, c_char_p, POINTER(c_uint16), _CHAR_PP, _ERR]),
+    # cluster
+    "nats_cluster_start": (c_int, [c_char_p, _HANDLE_P, _ERR]),
+    "nats_cluster_free": (None, [_HANDLE]),
+    "nats_cluster_len": (c_int, [_HANDLE, POINTER(c_size_t), _ERR]),
+    "nats_cluster_node": (c_int, [_HANDLE, c_size_t, _HANDLE_P, _ERR]),
+    "nats_cluster_name": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_cluster_client_urls": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_cluster_client_urls_json": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_cluster_jetstream": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
+    "nats_cluster_kill_node": (c_int, [_HANDLE, c_size_t, _ERR]),
+    "nats_cluster_stop_node": (c_int, [_HANDLE, c_size_t, _ERR]),
+    "nats_cluster_start_node": (c_int, [_HANDLE, c_size_t, _ERR]),
+    "nats_cluster_restart_node": (c_int, [_HANDLE, c_size_t, _ERR]),
+    "nats_cluster_pause_node": (c_int, [_HANDLE, c_size_t, _ERR]),
+    "nats_cluster_resume_node": (c_int, [_HANDLE, c_size_t, _ERR]),
+    "nats_cluster_lame_duck_node": (c_int, [_HANDLE, c_size_t, _ERR]),
+    "nats_cluster_rolling_restart": (c_int, [_HANDLE, _ERR]),
+    "nats_cluster_set_keep": (c_int, [_HANDLE, c_int32, _ERR]),
+    "nats_cluster_wait_ready": (c_int, [_HANDLE, c_uint64, _ERR]),
+    "nats_cluster_wait_for_leader": (c_int, [_HANDLE, c_uint64, POINTER(c_size_t), _ERR]),
+    "nats_cluster_meta_leader": (c_int, [_HANDLE, POINTER(c_size_t), _ERR]),
+}
+
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+_lib_path: Path | None = None
+
+
+def bundled_library_path() -> Path:
+    """Where the library bundled with the package lives."""
+    return Path(__file__).resolve().parent / LIB_NAME
+
+
+def library_path() -> Path:
+    """The library that is (or will be) loaded: ``$NATS_SERVER_HARNESS_LIB`` (a file, or a directory holding
+    ``libnats_server.so``) if set, else the bundled one."""
+    if _lib_path is not None:
+        return _lib_path
+    override = os.environ.get(LIB_ENV, "").strip()
+    if override:
+        path = Path(override).expanduser()
+        return path / LIB_NAME if path.is_dir() else path
+    return bundled_library_path()
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library (loaded and checked on first use)."""
+    loaded = _lib
+    if loaded is not None:
+        return loaded
+    return _load()
+
+
+def _load() -> ctypes.CDLL:
+    global _lib, _lib_path  # noqa: PLW0603 - the library is loaded once, lazily
+    with _lock:
+        if _lib is not None:
+            return _lib
+        path = library_path()
+        source = f"${LIB_ENV}" if os.environ.get(LIB_ENV, "").strip() else "the package"
+        if not path.is_file():
+            hint = (
+                f"unset ${LIB_ENV} to use the bundled library, or point it at target/debug or target/release"
+                if source != "the package"
+                else f"reinstall the package (pip install ./bindings/python), or set ${LIB_ENV} to a library "
+                "built with `cargo build --lib`"
+            )
+            raise LibraryNotFound(
+                f"nats-server harness: the shared library {path} (from {source}) does not exist; {hint}"
+            )
+        try:
+            handle = ctypes.CDLL(str(path))
+        except OSError as e:
+            raise LibraryNotFound(f"nats-server harness: could not load {path} (from {source}): {e}") from e
+        check_abi(handle, path)
+        for name, (restype, argtypes) in PROTOTYPES.items():
+            try:
+                fn = getattr(handle, name)
+            except AttributeError:
+                raise AbiMismatch(
+                    f"nats-server harness: {path} does not export {name}: it is older or newer than this package "
+                    f"(C ABI {ABI_VERSION}); rebuild it or reinstall the package"
+                ) from None
+            fn.restype = restype
+            fn.argtypes = argtypes
+        _lib_path = path
+        _lib = handle
+        return handle
+
+
+def check_abi(handle: ctypes.CDLL, path: Path | str, expected: int = ABI_VERSION) -> int:
+    """Checks the library's ``nats_server_abi_version()``; raises :class:`AbiMismatch` when it differs."""
+    try:
+        fn = handle.nats_server_abi_version
+    except AttributeError:
+        raise AbiMismatch(
+            f"nats-server harness: {path} is not the nats-server harness library: it does not export "
+            "nats_server_abi_version"
+        ) from None
+    fn.restype = c_uint32
+    fn.argtypes = []
+    found = int(fn())
+    if found != expected:
+        raise AbiMismatch(
+            f"nats-server harness: {path} implements C ABI version {found}, but this package needs version "
+            f"{expected}; rebuild the library from the same checkout as the package, or reinstall the package"
+        )
+    return found
+
+
+# ----- calling ---------------------------------------------------------------------------------------------------
+
+
+def _take(ptr: c_void_p) -> bytes:
+    """Copies a string the library returned and frees it."""
+    address = ptr.value
+    if not address:
+        return b""
+    try:
+        return ctypes.string_at(address)
+    finally:
+        lib().nats_server_string_free(address)
+
+
+def status_name(status: int) -> str:
+    name: bytes | None = lib().nats_server_status_name(status)
+    return name.decode() if name else "NATS_SERVER_UNKNOWN_STATUS"
+
+
+def _raise(status: int, err: c_void_p) -> NoReturn:
+    message = _take(err).decode("utf-8", "replace")
+    name = status_name(status)
+    raise error_for(status, message or f"nats-server harness: {name}", name)
+
+
+def call(name: str, *args: Any) -> None:
+    """Calls a function whose last parameter is ``char **error``; raises the mapped exception on failure."""
+    err = c_void_p()
+    status = getattr(lib(), name)(*args, ctypes.byref(err))
+    if status != OK:
+        _raise(status, err)
+
+
+def out(name: str, ctype: Any, *args: Any) -> Any:
+    """Calls a function with one out-parameter of ``ctype`` before ``error``; returns the value."""
+    value = ctype()
+    err = c_void_p()
+    status = getattr(lib(), name)(*args, ctypes.byref(value), ctypes.byref(err))
+    if status != OK:
+        _raise(status, err)
+    return value.value
+
+
+def out_string(name: str, *args: Any) -> str:
+    """Calls a function that hands back a string (``char **out``) and returns it decoded."""
+    return out_bytes(name, *args).decode("utf-8", "replace")
+
+
+def out_path(name: str, *args: Any) -> Path:
+    """Calls a function that hands back a path (raw bytes) and returns it as a :class:`Path`."""
+    return Path(os.fsdecode(out_bytes(name, *args)))
+
+
+def out_bytes(name: str, *args: Any) -> bytes:
+    value = c_void_p()
+    err = c_void_p()
+    status = getattr(lib(), name)(*args, ctypes.byref(value), ctypes.byref(err))
+    if status != OK:
+        _raise(status, err)
+    return _take(value)
+
+
+def monitor_status(handle: int, endpoint: bytes) -> tuple[int, bytes]:
+    http = c_uint16()
+    value = c_void_p()
+    err = c_void_p()
+    status = lib().nats_server_monitor_status(
+        handle, endpoint, ctypes.byref(http), ctypes.byref(value), ctypes.byref(err)
+    )
+    if status != OK:
+        _raise(status, err)
+    return int(http.value), _take(value)
+
+
+def wait_exit(handle: int, timeout_ms: int) -> int:
+    code = c_int32()
+    err = c_void_p()
+    status = lib().nats_server_wait_exit(handle, timeout_ms, ctypes.byref(code), ctypes.byref(err))
+    if status != OK:
+        _raise(status, err)
+    return int(code.value)
+
+
+def start(name: str, options_json: bytes) -> int:
+    """Calls ``nats_server_start`` / ``nats_cluster_start``; returns the new handle."""
+    handle = c_void_p()
+    err = c_void_p()
+    status = getattr(lib(), name)(options_json, ctypes.byref(handle), ctypes.byref(err))
+    if status != OK:
+        _raise(status, err)
+    if not handle.value:  # pragma: no cover - the library promises a handle on success
+        raise NatsServerError(f"nats-server harness: {name} succeeded but returned no handle")
+    return int(handle.value)
+
+
+def free_server(handle: int) -> None:
+    status = lib().nats_server_free(handle)
+    if status != OK:
+        name = status_name(status)
+        raise error_for(status, f"nats-server harness: nats_server_free failed: {name}", name)
+
+
+def free_cluster(handle: int) -> None:
+    lib().nats_cluster_free(handle)
+
+
+def abi_version() -> int:
+    """The C ABI version of the loaded library."""
+    return int(lib().nats_server_abi_version())
+
+
+def library_version() -> str:
+    """The version of the loaded library (the Rust crate's version)."""
+    version: bytes = lib().nats_server_version()
+    return version.decode()

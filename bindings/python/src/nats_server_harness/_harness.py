@@ -1,0 +1,557 @@
+"""``Server`` and ``Cluster``: Python objects over the C ABI's handles.
+
+All behaviour lives in the Rust library; these classes own a handle, serialize access to it, translate Python
+values (seconds, paths, JSON) and make use after ``close()`` an error instead of a crash.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import threading
+import warnings
+import weakref
+from collections.abc import Iterator
+from ctypes import c_bool, c_size_t, c_uint16, c_uint32, c_void_p
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
+
+from . import _ffi
+from ._errors import ClosedError, InvalidArgument, InvalidOptions, NotRunning, Unavailable
+from ._options import Keep, cluster_document, keep_value, to_json
+
+if TYPE_CHECKING:
+    from typing_extensions import Self, Unpack
+
+    from ._options import ClusterKeywords, ServerOptions
+
+__all__ = ["Cluster", "Ports", "Server"]
+
+T = TypeVar("T")
+
+# Every live owned object, closed at interpreter exit so no directory is left behind (the processes would die
+# with us anyway: the library asks the kernel to kill them when this process dies).
+_live: weakref.WeakSet[Union[Server, Cluster]] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for obj in list(_live):
+        with contextlib.suppress(Exception):  # best effort at exit
+            obj.close()
+
+
+def _millis(seconds: float) -> int:
+    if seconds < 0:
+        raise InvalidArgument(
+            f"nats-server harness: invalid argument: a timeout of {seconds} s is negative", InvalidArgument.code
+        )
+    return round(seconds * 1000)
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Every listener's port (``None``: that listener is off). Dynamic ports are kept across restarts."""
+
+    client: int
+    monitoring: int | None
+    websocket: int | None
+    cluster: int | None
+
+
+class Server:
+    """A real ``nats-server`` process on dynamic ports, ready when the constructor returns.
+
+    ``Server(jetstream=True)`` takes the keywords of the Rust ``ServerOptions`` (see :class:`ServerOptions`).
+    Close it with :meth:`close` or use it as a context manager: the process is killed and its private directory
+    removed (unless the keep policy says otherwise). A node of a :class:`Cluster` is a ``Server`` too, lent by the
+    cluster: closing it does nothing, and it becomes unusable when its cluster is closed.
+
+    Every method may be called from several threads; calls are serialized (a restart makes the others wait).
+    """
+
+    _handle: int | None
+    _cluster: Cluster | None
+    _index: int | None
+
+    def __init__(self, **options: Unpack[ServerOptions]) -> None:
+        self._lock: threading.RLock = threading.RLock()
+        self._cluster = None
+        self._index = None
+        self._handle = None
+        self._pid = os.getpid()
+        self._handle = _ffi.start("nats_server_start", to_json(options))
+        _live.add(self)
+
+    @classmethod
+    def _node(cls, cluster: Cluster, index: int, handle: int) -> Server:
+        node = cls.__new__(cls)
+        node._lock = cluster._lock
+        node._cluster = cluster
+        node._index = index
+        node._handle = handle
+        node._pid = cluster._pid
+        return node
+
+    # ----- life cycle -------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Kills the server (if it runs) and removes its directory (unless kept). Idempotent. On a cluster's
+        node this does nothing: close the cluster."""
+        if self._cluster is not None:
+            return
+        with self._lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            _live.discard(self)
+            if self._pid == os.getpid():  # a forked child never stops its parent's server
+                _ffi.free_server(handle)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (for a node: whether its cluster was closed)."""
+        if self._cluster is not None:
+            return self._cluster.closed
+        return self._handle is None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_cluster", None) is None and getattr(self, "_handle", None) is not None:
+            message = f"unclosed {self!r}: call close() or use `with`"
+            with contextlib.suppress(Exception):  # never raise from a finalizer
+                self.close()
+            # Warned after the cleanup: the warning raises when ResourceWarning is turned into an error.
+            warnings.warn(message, ResourceWarning, stacklevel=1, source=self)
+
+    def __repr__(self) -> str:
+        what = f"node {self._index} of a cluster" if self._cluster is not None else "Server"
+        if self.closed:
+            return f"<{what} (closed)>"
+        try:
+            return f"<{what} {self.client_url} pid={self.pid()}>"
+        except Exception:  # noqa: BLE001 - repr must not fail
+            return f"<{what}>"
+
+    def _with(self, f: Callable[[int], T]) -> T:
+        with self._lock:
+            if self._cluster is not None and self._cluster._handle is None:
+                raise ClosedError(f"nats-server harness: node {self._index} is closed: its cluster was closed")
+            handle = self._handle
+            if handle is None:
+                raise ClosedError("nats-server harness: the server is closed (close() was called)")
+            return f(handle)
+
+    def _call(self, name: str, *args: Any) -> None:
+        self._with(lambda h: _ffi.call(name, h, *args))
+
+    def _out(self, name: str, ctype: Any, *args: Any) -> Any:
+        return self._with(lambda h: _ffi.out(name, ctype, h, *args))
+
+    def _string(self, name: str, *args: Any) -> str:
+        return self._with(lambda h: _ffi.out_string(name, h, *args))
+
+    def _optional_string(self, name: str) -> str | None:
+        try:
+            return self._string(name)
+        except Unavailable:
+            return None
+
+    def _optional_port(self, name: str) -> int | None:
+        try:
+            return int(self._out(name, c_uint16))
+        except Unavailable:
+            return None
+
+    # ----- control ----------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stops the server gracefully (SIGTERM; SIGKILL after 10 s). A no-op when it is stopped. Its ports and
+        store stay reserved for :meth:`start_again`."""
+        self._call("nats_server_stop")
+
+    def start_again(self) -> None:
+        """Starts a stopped (or killed) server again on the same ports with the same store; returns once it is
+        ready. A no-op when it runs. (For a cluster node prefer :meth:`Cluster.start_node`, which also waits for
+        it to rejoin.)"""
+        self._call("nats_server_start_again")
+
+    def restart(self) -> None:
+        """Stops the server gracefully and starts it again on the same ports with the same JetStream store."""
+        self._call("nats_server_restart")
+
+    def kill(self) -> None:
+        """Kills the server at once (SIGKILL, like a crash). A no-op when it is stopped."""
+        self._call("nats_server_kill")
+
+    def pause(self) -> None:
+        """Freezes the process (SIGSTOP): it keeps its sockets but answers nothing, like a hung server."""
+        self._call("nats_server_pause")
+
+    def resume(self) -> None:
+        """Lets a paused process run again (SIGCONT)."""
+        self._call("nats_server_resume")
+
+    def lame_duck(self) -> None:
+        """Puts the server into lame duck mode (SIGUSR2): it stops accepting clients and exits once they are gone
+        or its grace period is over. Follow with :meth:`wait_exit`."""
+        self._call("nats_server_lame_duck")
+
+    def reload(self) -> None:
+        """Makes the server reload its configuration (SIGHUP); edits to ``config_file`` are picked up."""
+        self._call("nats_server_reload")
+
+    def wait_exit(self, timeout: float = 10.0) -> int:
+        """Waits up to ``timeout`` seconds for the process to exit on its own and reaps it. Returns its exit code
+        (minus the signal number when a signal ended it). :class:`TimeoutError` when it still runs,
+        :class:`NotRunning` when it was not running."""
+        ms = _millis(timeout)
+        return self._with(lambda h: _ffi.wait_exit(h, ms))
+
+    def set_keep(self, keep: Keep) -> None:
+        """Sets what to keep of the private directory when the server is closed: ``"never"``, ``"on-failure"``
+        or ``"always"``."""
+        value = keep_value(keep)
+        self._call("nats_server_set_keep", value)
+
+    # ----- queries ----------------------------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        """Whether the process is alive (a paused process counts as alive)."""
+        return bool(self._out("nats_server_is_running", c_bool))
+
+    def is_paused(self) -> bool:
+        """Whether the process is paused by :meth:`pause`."""
+        return bool(self._out("nats_server_is_paused", c_bool))
+
+    def pid(self) -> int | None:
+        """The process id, ``None`` when it is stopped."""
+        try:
+            return int(self._out("nats_server_pid", c_uint32))
+        except NotRunning:
+            return None
+
+    @property
+    def client_url(self) -> str:
+        """``nats://localhost:PORT`` (``tls://`` when the server requires TLS); known while stopped too."""
+        return self._string("nats_server_client_url")
+
+    @property
+    def url(self) -> str:
+        """The client URL on the real listen address, e.g. ``nats://127.0.0.1:PORT``."""
+        return self._string("nats_server_url")
+
+    def client_url_with(self, user: str, password: str) -> str:
+        """The client URL with a user and password in it (percent-encoded)."""
+        return self._string("nats_server_client_url_with", user.encode(), password.encode())
+
+    def client_url_with_token(self, token: str) -> str:
+        """The client URL with a token in it (percent-encoded)."""
+        return self._string("nats_server_client_url_with_token", token.encode())
+
+    @property
+    def client_port(self) -> int:
+        """The client port (kept across restarts)."""
+        return int(self._out("nats_server_client_port", c_uint16))
+
+    @property
+    def monitoring_port(self) -> int | None:
+        """The HTTP monitoring port, ``None`` when monitoring is off."""
+        return self._optional_port("nats_server_monitoring_port")
+
+    @property
+    def websocket_port(self) -> int | None:
+        """The websocket port, ``None`` when websocket is off."""
+        return self._optional_port("nats_server_websocket_port")
+
+    @property
+    def cluster_port(self) -> int | None:
+        """The cluster (route) port, ``None`` without a cluster listener."""
+        return self._optional_port("nats_server_cluster_port")
+
+    @property
+    def ports(self) -> Ports:
+        """Every listener's port."""
+        return Ports(self.client_port, self.monitoring_port, self.websocket_port, self.cluster_port)
+
+    @property
+    def monitoring_url(self) -> str | None:
+        """The monitoring base URL, e.g. ``http://127.0.0.1:8222``; ``None`` when monitoring is off."""
+        return self._optional_string("nats_server_monitoring_url")
+
+    @property
+    def websocket_url(self) -> str | None:
+        """The websocket URL, e.g. ``ws://127.0.0.1:8080``; ``None`` when websocket is off."""
+        return self._optional_string("nats_server_websocket_url")
+
+    @property
+    def cluster_url(self) -> str | None:
+        """The route URL peers use to join this server; ``None`` without a cluster listener."""
+        return self._optional_string("nats_server_cluster_url")
+
+    @property
+    def dir(self) -> Path:
+        """The server's private directory (generated config, log, captured output, default store)."""
+        return self._with(lambda h: _ffi.out_path("nats_server_dir", h))
+
+    @property
+    def store_dir(self) -> Path:
+        """The JetStream store directory."""
+        return self._with(lambda h: _ffi.out_path("nats_server_store_dir", h))
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log file."""
+        return self._with(lambda h: _ffi.out_path("nats_server_log_path", h))
+
+    def log_tail(self, lines: int = 50) -> str:
+        """The last ``lines`` lines of the log, then anything the server printed to stdout/stderr."""
+        return self._string("nats_server_log_tail", max(0, lines))
+
+    @property
+    def server_id(self) -> str:
+        """The server's id (from the INFO it sent when it became ready)."""
+        return self._string("nats_server_server_id")
+
+    @property
+    def version(self) -> str:
+        """The running server's own version, e.g. ``"2.15.1"``."""
+        return self._string("nats_server_server_version")
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The INFO the server sent when it became ready, parsed."""
+        info: dict[str, Any] = json.loads(self._string("nats_server_info"))
+        return info
+
+    def monitor(self, endpoint: str) -> Any:
+        """GETs a monitoring endpoint (``"varz"``, ``"/healthz"``, ``"jsz?accounts=true"``) and returns its parsed
+        JSON. Any HTTP status but 200 raises :class:`MonitoringError` quoting the answer."""
+        return json.loads(self._string("nats_server_monitor", endpoint.encode()))
+
+    def monitor_status(self, endpoint: str) -> tuple[int, Any]:
+        """GETs a monitoring endpoint and returns ``(http_status, parsed_json)`` whatever the status."""
+        status, body = self._with(lambda h: _ffi.monitor_status(h, endpoint.encode()))
+        return status, json.loads(body) if body else None
+
+    @property
+    def cluster(self) -> Cluster | None:
+        """The cluster this server is a node of, or ``None``."""
+        return self._cluster
+
+    @property
+    def index(self) -> int | None:
+        """This node's index in its cluster (0-based), or ``None``."""
+        return self._index
+
+
+class Cluster:
+    """A cluster of real servers on dynamic ports, ready when the constructor returns: full mesh and, with
+    JetStream, a meta leader every node agrees on.
+
+    ``Cluster(nodes=3, jetstream=True)`` takes the Rust ``ClusterOptions`` fields (``nodes``, ``name``,
+    ``server``, ``node_config_files``, ``node_names``, ``ready_timeout_ms``); any other keyword is a server option
+    for every node (it goes into the ``server`` template). Nodes are :class:`Server` objects lent by the cluster:
+    ``cluster[0]``, ``cluster.node(0)``, ``for node in cluster``.
+    """
+
+    _handle: int | None
+
+    def __init__(self, **options: Unpack[ClusterKeywords]) -> None:
+        self._lock: threading.RLock = threading.RLock()
+        self._handle = None
+        self._pid = os.getpid()
+        document = cluster_document(options)
+        self._handle = _ffi.start("nats_cluster_start", to_json(document))
+        _live.add(self)
+        try:
+            count = int(_ffi.out("nats_cluster_len", c_size_t, self._handle))
+            self._nodes = [
+                Server._node(self, i, int(_ffi.out("nats_cluster_node", c_void_p, self._handle, i)))
+                for i in range(count)
+            ]
+        except BaseException:
+            self.close()
+            raise
+
+    # ----- life cycle -------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Kills every node and removes their directories (unless kept). Idempotent. Node objects become
+        unusable."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+            if handle is not None:
+                _live.discard(self)
+                if self._pid == os.getpid():  # a forked child never stops its parent's cluster
+                    _ffi.free_cluster(handle)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._handle is None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            message = f"unclosed {self!r}: call close() or use `with`"
+            with contextlib.suppress(Exception):  # never raise from a finalizer
+                self.close()
+            # Warned after the cleanup: the warning raises when ResourceWarning is turned into an error.
+            warnings.warn(message, ResourceWarning, stacklevel=1, source=self)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<Cluster (closed)>"
+        try:
+            return f"<Cluster {self.name} nodes={len(self)}>"
+        except Exception:  # noqa: BLE001 - repr must not fail
+            return "<Cluster>"
+
+    def _with(self, f: Callable[[int], T]) -> T:
+        with self._lock:
+            handle = self._handle
+            if handle is None:
+                raise ClosedError("nats-server harness: the cluster is closed (close() was called)")
+            return f(handle)
+
+    def _index(self, index: int) -> int:
+        count = len(self._nodes)
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise InvalidOptions(
+                f"nats-server harness: invalid options: a node index is an int, not {type(index).__name__}", 2
+            )
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise InvalidOptions(
+                f"nats-server harness: invalid options: node index {index} is out of range: the cluster has "
+                f"{count} nodes",
+                2,
+            )
+        return index
+
+    def _node_call(self, name: str, index: int) -> None:
+        i = self._index(index)
+        self._with(lambda h: _ffi.call(name, h, i))
+
+    # ----- nodes ------------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._with(lambda h: int(_ffi.out("nats_cluster_len", c_size_t, h)))
+
+    def node(self, index: int) -> Server:
+        """Node ``index`` (0-based; negative counts from the end), lent by the cluster: closing it does nothing."""
+        self._with(lambda h: None)
+        return self._nodes[self._index(index)]
+
+    def __getitem__(self, index: int) -> Server:
+        try:
+            return self.node(index)
+        except InvalidOptions as e:
+            raise IndexError(str(e)) from None
+
+    def __iter__(self) -> Iterator[Server]:
+        self._with(lambda h: None)
+        return iter(list(self._nodes))
+
+    @property
+    def nodes(self) -> list[Server]:
+        """Every node, in order."""
+        self._with(lambda h: None)
+        return list(self._nodes)
+
+    # ----- queries ----------------------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The cluster's name."""
+        return self._with(lambda h: _ffi.out_string("nats_cluster_name", h))
+
+    @property
+    def client_urls(self) -> list[str]:
+        """Every node's client URL in node order (what ``nats.connect(servers=...)`` takes)."""
+        urls: list[str] = json.loads(self._with(lambda h: _ffi.out_string("nats_cluster_client_urls_json", h)))
+        return urls
+
+    @property
+    def jetstream(self) -> bool:
+        """Whether the cluster runs JetStream."""
+        return bool(self._with(lambda h: _ffi.out("nats_cluster_jetstream", c_bool, h)))
+
+    def meta_leader(self) -> int | None:
+        """The index of the JetStream meta leader the running nodes agree on now, or ``None``."""
+        try:
+            return int(self._with(lambda h: _ffi.out("nats_cluster_meta_leader", c_size_t, h)))
+        except Unavailable:
+            return None
+
+    # ----- waits ------------------------------------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Waits up to ``timeout`` seconds until every running, unpaused node routes to every other one and, with
+        JetStream, they agree on a healthy meta leader. :class:`TimeoutError` otherwise."""
+        ms = _millis(timeout)
+        self._with(lambda h: _ffi.call("nats_cluster_wait_ready", h, ms))
+
+    def wait_for_leader(self, timeout: float = 30.0) -> int:
+        """Waits up to ``timeout`` seconds until the running nodes agree on a JetStream meta leader; returns its
+        index. :class:`TimeoutError` otherwise."""
+        ms = _millis(timeout)
+        return int(self._with(lambda h: _ffi.out("nats_cluster_wait_for_leader", c_size_t, h, ms)))
+
+    # ----- faults -----------------------------------------------------------------------------------------------
+
+    def kill_node(self, index: int) -> None:
+        """Kills node ``index`` (SIGKILL, like a crash)."""
+        self._node_call("nats_cluster_kill_node", index)
+
+    def stop_node(self, index: int) -> None:
+        """Stops node ``index`` gracefully (a no-op when it is stopped)."""
+        self._node_call("nats_cluster_stop_node", index)
+
+    def start_node(self, index: int) -> None:
+        """Starts node ``index`` again (same ports, same store) and waits until the cluster is ready again."""
+        self._node_call("nats_cluster_start_node", index)
+
+    def restart_node(self, index: int) -> None:
+        """Restarts node ``index`` (same ports, same store) and waits until the cluster is ready again."""
+        self._node_call("nats_cluster_restart_node", index)
+
+    def pause_node(self, index: int) -> None:
+        """Freezes node ``index`` (SIGSTOP). Readiness waits leave paused nodes out."""
+        self._node_call("nats_cluster_pause_node", index)
+
+    def resume_node(self, index: int) -> None:
+        """Lets node ``index`` run again (SIGCONT)."""
+        self._node_call("nats_cluster_resume_node", index)
+
+    def lame_duck_node(self, index: int) -> None:
+        """Puts node ``index`` into lame duck mode."""
+        self._node_call("nats_cluster_lame_duck_node", index)
+
+    def rolling_restart(self) -> None:
+        """Restarts every node in turn, waiting for the cluster to be ready after each."""
+        self._with(lambda h: _ffi.call("nats_cluster_rolling_restart", h))
+
+    def set_keep(self, keep: Keep) -> None:
+        """Sets the keep policy of every node: ``"never"``, ``"on-failure"`` or ``"always"``."""
+        value = keep_value(keep)
+        self._with(lambda h: _ffi.call("nats_cluster_set_keep", h, value))

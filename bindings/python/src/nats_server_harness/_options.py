@@ -1,0 +1,172 @@
+"""The options schema, typed for Python: the Rust ``ServerOptions`` / ``ClusterOptions`` (src/options.rs).
+
+These are types only: the keywords given to :class:`~nats_server_harness.Server` and
+:class:`~nats_server_harness.Cluster` cross to the library as one JSON document, and the library validates them
+(an unknown or ill-typed keyword is an :class:`~nats_server_harness.InvalidOptions` naming the field). Paths may be
+``str`` or ``os.PathLike``. Durations are whole milliseconds, as in the Rust schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Optional, TypedDict, Union
+
+from ._errors import InvalidArgument, InvalidOptions
+
+#: What to keep of a server's private directory (log, config, store) when it is closed.
+Keep = Literal["never", "on-failure", "always"]
+
+KEEP_VALUES: dict[str, int] = {"never": 0, "on-failure": 1, "on_failure": 1, "always": 2}
+
+StrPath = Union[str, "os.PathLike[str]"]
+
+
+class ClusterListener(TypedDict, total=False):
+    """A cluster (route) listener for one server: the building block of custom topologies."""
+
+    #: The cluster name; servers only join peers with the same name.
+    name: str
+    #: The cluster port; ``None`` picks a free one (kept across restarts).
+    port: Optional[int]
+    #: Route URLs to peers, e.g. ``nats://127.0.0.1:6222``.
+    routes: Sequence[str]
+
+
+class ServerOptions(TypedDict, total=False):
+    """Options of one server (every field optional; every listener on a dynamic port unless a port is given)."""
+
+    #: The ``nats-server`` binary; else ``$NATS_SERVER_BIN``, else ``nats-server`` on ``PATH``.
+    binary: Optional[StrPath]
+    #: A configuration file (relative paths resolve against the current directory).
+    config_file: Optional[StrPath]
+    #: Configuration text, applied after ``config_file``.
+    config: Optional[str]
+    #: Enables JetStream (``-js``).
+    jetstream: bool
+    #: The JetStream store directory (owned by the caller, never removed); default: in the private directory.
+    store_dir: Optional[StrPath]
+    #: The interface every listener binds to. Default ``127.0.0.1``.
+    host: str
+    #: The client port; ``None`` picks a free one (kept across restarts).
+    port: Optional[int]
+    #: The server name (``-n``).
+    name: Optional[str]
+    #: Require this user (with ``password``).
+    user: Optional[str]
+    #: The password for ``user``.
+    password: Optional[str]
+    #: Require this token.
+    token: Optional[str]
+    #: The HTTP monitoring listener. Default on.
+    monitoring: bool
+    #: A plain-text websocket listener.
+    websocket: bool
+    #: A cluster listener with routes.
+    cluster: Optional[ClusterListener]
+    #: Debug logging (``-D``).
+    debug: bool
+    #: Protocol tracing (``-V``).
+    trace: bool
+    #: Extra command-line arguments, passed last.
+    args: Sequence[str]
+    #: How long to wait for readiness, in milliseconds. Default 10 000.
+    startup_timeout_ms: int
+    #: What to keep of the private directory when closed; default ``$NATS_SERVER_KEEP``, else on-failure (which,
+    #: outside a Rust panic, means never: the pytest plugin turns it into "always" for a failed test).
+    keep: Optional[Keep]
+
+
+class ClusterOptions(TypedDict, total=False):
+    """Options of a cluster, exactly as the Rust ``ClusterOptions`` (the node template goes in ``server``)."""
+
+    #: Number of nodes, 1 or more. Default 3.
+    nodes: int
+    #: The cluster name; default a random one, so parallel clusters never join each other.
+    name: Optional[str]
+    #: The options every node starts from (``port``, ``cluster`` and ``store_dir`` must stay unset).
+    server: ServerOptions
+    #: One config file per node (empty: ``server.config_file`` for all).
+    node_config_files: Sequence[StrPath]
+    #: One server name per node (empty: ``n1``, ``n2``, ...).
+    node_names: Sequence[str]
+    #: How long to wait for the cluster to be ready, in milliseconds. Default 30 000.
+    ready_timeout_ms: int
+
+
+class ClusterKeywords(ClusterOptions, total=False):
+    """The keywords :class:`~nats_server_harness.Cluster` takes: the cluster's own fields, plus any server
+    field, which goes into the ``server`` template (``name`` is the cluster's name; name the nodes with
+    ``node_names``)."""
+
+    binary: Optional[StrPath]
+    config_file: Optional[StrPath]
+    config: Optional[str]
+    jetstream: bool
+    host: str
+    user: Optional[str]
+    password: Optional[str]
+    token: Optional[str]
+    monitoring: bool
+    websocket: bool
+    debug: bool
+    trace: bool
+    args: Sequence[str]
+    startup_timeout_ms: int
+    keep: Optional[Keep]
+
+
+#: The fields of the Rust ``ClusterOptions``; any other keyword of ``Cluster(...)`` belongs to the node template.
+CLUSTER_FIELDS = frozenset(ClusterOptions.__annotations__)
+
+
+def cluster_document(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Splits ``Cluster(**options)`` keywords into the ``ClusterOptions`` document: cluster fields stay at the
+    top, every other keyword joins the ``server`` template."""
+    document = {k: v for k, v in options.items() if k in CLUSTER_FIELDS}
+    loose = {k: v for k, v in options.items() if k not in CLUSTER_FIELDS}
+    if loose:
+        template = document.get("server") or {}
+        if not isinstance(template, Mapping):
+            raise InvalidOptions(
+                f"nats-server harness: invalid options: `server` must be a mapping of server options, not "
+                f"{type(template).__name__}",
+                InvalidOptions.code,
+            )
+        both = sorted(set(loose) & set(template))
+        if both:
+            raise InvalidOptions(
+                f"nats-server harness: invalid options: {', '.join(f'`{k}`' for k in both)} given both as a keyword "
+                "and in `server`; give each once",
+                InvalidOptions.code,
+            )
+        document["server"] = {**template, **loose}
+    return document
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"a value of type {type(value).__name__} ({value!r}) is not an option value")
+
+
+def to_json(document: Mapping[str, Any]) -> bytes:
+    """The options as the JSON document the library parses."""
+    try:
+        return json.dumps(document, default=_encode).encode()
+    except (TypeError, ValueError) as e:
+        raise InvalidOptions(f"nats-server harness: invalid options: {e}", InvalidOptions.code) from None
+
+
+def keep_value(keep: str) -> int:
+    """The ``nats_server_keep`` number of a keep policy name."""
+    try:
+        return KEEP_VALUES[keep.strip().lower()]
+    except (KeyError, AttributeError):
+        raise InvalidArgument(
+            f"nats-server harness: invalid argument: keep policy {keep!r} is not one of never, on-failure, always",
+            InvalidArgument.code,
+        ) from None

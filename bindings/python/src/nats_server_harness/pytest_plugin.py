@@ -1,0 +1,393 @@
+"""The pytest plugin (registered through the ``pytest11`` entry point as ``nats_server``).
+
+Fixtures:
+
+- ``nats_server``: a plain server; ``nats_jetstream_server``: one with JetStream; ``nats_cluster``: a three-node
+  JetStream cluster. Function-scoped: a fresh one per test.
+- ``nats_server_factory(**options)`` / ``nats_cluster_factory(**options)``: start servers or clusters with any
+  options (the Rust schema); function-scoped, everything they made is closed after the test.
+- ``nats_server_session_factory`` / ``nats_cluster_session_factory``: the same, closed at the end of the session;
+  request them from a fixture of any scope (close early with ``.close()`` for module or class scope).
+- ``nats_server_settings``: the resolved settings (binary, keep policy, log lines).
+
+Settings (command line > ini > environment): ``--nats-server-bin`` / ``nats_server_bin`` (else ``$NATS_SERVER_BIN``,
+else ``PATH``), ``--nats-server-keep`` / ``nats_server_keep`` (``never``, ``on-failure``, ``always``; else
+``$NATS_SERVER_KEEP``, else ``on-failure``) and ``--nats-server-log-lines`` / ``nats_server_log_lines`` (default 100).
+
+When a test fails, the log tail of every server it used (its fixtures, and anything a factory made during it) is
+attached to its report as a section, and with ``on-failure`` their directories are kept (the section says where).
+Servers listen on dynamic ports in private directories, so parallel pytest-xdist workers never collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import weakref
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union, cast
+
+import pytest
+
+from ._errors import NatsServerError
+from ._harness import Cluster, Server
+from ._options import KEEP_VALUES, Keep
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._options import ClusterKeywords, ServerOptions
+
+__all__ = [
+    "ClusterFactory",
+    "ServerFactory",
+    "Settings",
+]
+
+KEEP_CHOICES: tuple[Keep, ...] = ("never", "on-failure", "always")
+DEFAULT_LOG_LINES = 100
+
+Harness = Union[Server, Cluster]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's settings, resolved from the command line, the ini file and the environment."""
+
+    #: The ``nats-server`` binary, or ``None`` to let the library look (``$NATS_SERVER_BIN``, then ``PATH``).
+    binary: str | None
+    #: What to keep of a server's directory after it is closed.
+    keep: Keep
+    #: How many log lines to attach to a failing test's report.
+    log_lines: int
+
+    def server_options(self, options: dict[str, Any], template: bool = False) -> dict[str, Any]:
+        """``options`` with the plugin's binary and keep policy filled in where the caller gave none (for a
+        cluster, ``template=True`` also looks into its ``server`` template)."""
+        given = dict(options)
+        inner = given.get("server") if template else None
+        inner_keys = set(inner) if isinstance(inner, dict) else set()
+        if self.binary is not None and "binary" not in given and "binary" not in inner_keys:
+            given["binary"] = self.binary
+        if "keep" not in given and "keep" not in inner_keys:
+            # on-failure is carried out by the plugin: "never" now, "always" once a test using it has failed.
+            given["keep"] = "always" if self.keep == "always" else "never"
+        return given
+
+
+def _parse_keep(value: str, source: str) -> Keep:
+    normalized = value.strip().lower().replace("_", "-")
+    if normalized not in KEEP_VALUES:
+        raise pytest.UsageError(f"{source}: keep policy {value!r} is not one of never, on-failure, always")
+    return cast("Keep", normalized)
+
+
+def _resolve_binary(value: str, base: Path) -> str:
+    if os.sep not in value and "/" not in value:
+        found = shutil.which(value)
+        return found if found is not None else value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else base / path)
+
+
+def _make_settings(config: pytest.Config) -> Settings:
+    ini_base = config.inipath.parent if config.inipath is not None else config.rootpath
+    invocation = config.invocation_params.dir
+
+    binary: str | None = None
+    cli_bin = config.getoption("nats_server_bin")
+    ini_bin = config.getini("nats_server_bin")
+    if cli_bin:
+        binary = _resolve_binary(str(cli_bin), invocation)
+    elif ini_bin:
+        binary = _resolve_binary(str(ini_bin), ini_base)
+
+    keep: Keep
+    cli_keep = config.getoption("nats_server_keep")
+    ini_keep = config.getini("nats_server_keep")
+    env_keep = os.environ.get("NATS_SERVER_KEEP", "")
+    if cli_keep:
+        keep = _parse_keep(str(cli_keep), "--nats-server-keep")
+    elif ini_keep:
+        keep = _parse_keep(str(ini_keep), "ini option nats_server_keep")
+    elif env_keep.strip():
+        keep = _parse_keep(env_keep, "$NATS_SERVER_KEEP")
+    else:
+        keep = "on-failure"
+
+    lines_value = config.getoption("nats_server_log_lines") or config.getini("nats_server_log_lines")
+    try:
+        log_lines = int(lines_value) if lines_value not in (None, "") else DEFAULT_LOG_LINES
+    except ValueError:
+        raise pytest.UsageError(f"nats_server_log_lines: {lines_value!r} is not a number") from None
+    return Settings(binary=binary, keep=keep, log_lines=log_lines)
+
+
+# ----- per-run state (kept in the config's stash, so nested pytester runs never share it) -------------------------
+
+
+class _State:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.current_item: pytest.Item | None = None
+        #: Objects whose keep policy the plugin manages (made by its factories without an explicit ``keep``).
+        self.managed: weakref.WeakSet[Harness] = weakref.WeakSet()
+        self.kept: list[Path] = []
+
+    def created(self, obj: Harness, manage_keep: bool) -> None:
+        if manage_keep:
+            self.managed.add(obj)
+        item = self.current_item
+        if item is not None:
+            item.stash.setdefault(_CREATED, []).append(obj)
+
+
+_STATE = pytest.StashKey[_State]()
+_CREATED = pytest.StashKey[list[Harness]]()
+
+
+def _state(config: pytest.Config) -> _State:
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        state = _State(_make_settings(config))
+        config.stash[_STATE] = state
+    return state
+
+
+# ----- factories ---------------------------------------------------------------------------------------------------
+
+
+class ServerFactory:
+    """Starts servers with the plugin's settings applied; closes them all when its fixture ends."""
+
+    def __init__(self, state: _State) -> None:
+        self._state = state
+        self._made: list[Server] = []
+
+    def __call__(self, **options: Unpack[ServerOptions]) -> Server:
+        given = dict(options)
+        document = self._state.settings.server_options(given)
+        server = Server(**document)
+        self._made.append(server)
+        self._state.created(server, manage_keep="keep" not in given)
+        return server
+
+    @property
+    def servers(self) -> list[Server]:
+        """Every server this factory made that is still open."""
+        return [s for s in self._made if not s.closed]
+
+    def close(self) -> None:
+        """Closes every server this factory made (newest first)."""
+        _close_all(self._made)
+
+
+class ClusterFactory:
+    """Starts clusters with the plugin's settings applied; closes them all when its fixture ends."""
+
+    def __init__(self, state: _State) -> None:
+        self._state = state
+        self._made: list[Cluster] = []
+
+    def __call__(self, **options: Unpack[ClusterKeywords]) -> Cluster:
+        given = dict(options)
+        template = given.get("server")
+        explicit_keep = "keep" in given or (isinstance(template, dict) and "keep" in template)
+        document = self._state.settings.server_options(given, template=True)
+        cluster = Cluster(**document)
+        self._made.append(cluster)
+        self._state.created(cluster, manage_keep=not explicit_keep)
+        return cluster
+
+    @property
+    def clusters(self) -> list[Cluster]:
+        """Every cluster this factory made that is still open."""
+        return [c for c in self._made if not c.closed]
+
+    def close(self) -> None:
+        """Closes every cluster this factory made (newest first)."""
+        _close_all(self._made)
+
+
+def _close_all(objects: Sequence[Harness]) -> None:
+    errors: list[NatsServerError] = []
+    for obj in reversed(objects):
+        try:
+            obj.close()
+        except NatsServerError as e:
+            errors.append(e)
+    if errors:
+        raise errors[0]
+
+
+# ----- options, fixtures, hooks ------------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nats-server", "real nats-server processes (nats-server-harness)")
+    group.addoption(
+        "--nats-server-bin",
+        dest="nats_server_bin",
+        default=None,
+        metavar="PATH",
+        help="the nats-server binary (default: ini nats_server_bin, then $NATS_SERVER_BIN, then PATH)",
+    )
+    group.addoption(
+        "--nats-server-keep",
+        dest="nats_server_keep",
+        default=None,
+        choices=KEEP_CHOICES,
+        help="keep servers' directories (log, config, store): never, on-failure (default), always",
+    )
+    group.addoption(
+        "--nats-server-log-lines",
+        dest="nats_server_log_lines",
+        default=None,
+        type=int,
+        metavar="N",
+        help=f"server log lines attached to a failing test's report (default {DEFAULT_LOG_LINES})",
+    )
+    parser.addini("nats_server_bin", "the nats-server binary (relative to the ini file)", default="")
+    parser.addini("nats_server_keep", "keep servers' directories: never, on-failure, always", default="")
+    parser.addini("nats_server_log_lines", "server log lines attached to a failing test's report", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _state(config)  # validates the settings up front: a bad value is a usage error, not a failure per test
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    state = _state(item.config)
+    previous, state.current_item = state.current_item, item
+    try:
+        return (yield)
+    finally:
+        state.current_item = previous
+
+
+def _used_by(item: pytest.Item) -> list[Harness]:
+    """The open servers and clusters a test used: made while it ran, or handed to it by a fixture."""
+    found: dict[int, Harness] = {}
+    for obj in item.stash.get(_CREATED, []):
+        found.setdefault(id(obj), obj)
+    funcargs: dict[str, Any] = getattr(item, "funcargs", None) or {}
+    for value in funcargs.values():
+        if isinstance(value, (Server, Cluster)):
+            found.setdefault(id(value), value)
+        elif isinstance(value, (ServerFactory, ClusterFactory)):
+            made = value.servers if isinstance(value, ServerFactory) else value.clusters
+            for obj in made:
+                found.setdefault(id(obj), obj)
+    return [obj for obj in found.values() if not obj.closed]
+
+
+def _log_section(server: Server, label: str, lines: int, kept: bool) -> tuple[str, str]:
+    try:
+        text = server.log_tail(lines).rstrip("\n") or "(the log is empty)"
+    except NatsServerError as e:
+        text = f"(no log: {e})"
+    try:
+        where = f"directory kept: {server.dir}" if kept else f"log file: {server.log_path}"
+    except NatsServerError:
+        where = ""
+    try:
+        url = server.client_url
+    except NatsServerError:
+        url = "?"
+    return f"nats-server log: {label} {url}", f"{text}\n{where}".rstrip()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if not report.failed or report.when not in ("setup", "call"):
+        return report
+    state = _state(item.config)
+    for obj in _used_by(item):
+        # Only the policy of what the plugin's factories made is known (and carried out) here.
+        managed = obj in state.managed
+        keep = managed and state.settings.keep == "always"
+        if managed and state.settings.keep == "on-failure":
+            with contextlib.suppress(NatsServerError):
+                obj.set_keep("always")
+                keep = True
+        servers = obj.nodes if isinstance(obj, Cluster) else [obj]
+        for server in servers:
+            label = f"cluster {obj.name} node {server.index}" if isinstance(obj, Cluster) else "server"
+            report.sections.append(_log_section(server, label, state.settings.log_lines, keep))
+            if keep:
+                with contextlib.suppress(NatsServerError):
+                    state.kept.append(server.dir)
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None or not state.kept:
+        return
+    terminalreporter.write_sep("-", "nats-server: directories kept for failed tests")
+    for path in dict.fromkeys(state.kept):
+        terminalreporter.write_line(str(path))
+
+
+@pytest.fixture(scope="session")
+def nats_server_settings(pytestconfig: pytest.Config) -> Settings:
+    """The plugin's resolved settings (binary, keep policy, log lines)."""
+    return _state(pytestconfig).settings
+
+
+@pytest.fixture
+def nats_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]:
+    """``nats_server_factory(**options)`` starts a server; all are closed after the test."""
+    factory = ServerFactory(_state(request.config))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def nats_cluster_factory(request: pytest.FixtureRequest) -> Iterator[ClusterFactory]:
+    """``nats_cluster_factory(**options)`` starts a cluster; all are closed after the test."""
+    factory = ClusterFactory(_state(request.config))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="session")
+def nats_server_session_factory(pytestconfig: pytest.Config) -> Iterator[ServerFactory]:
+    """Like ``nats_server_factory``, but everything it made is closed at the end of the session: use it from
+    fixtures of any scope (and close what you made early, for module or class scope)."""
+    factory = ServerFactory(_state(pytestconfig))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="session")
+def nats_cluster_session_factory(pytestconfig: pytest.Config) -> Iterator[ClusterFactory]:
+    """Like ``nats_cluster_factory``, but everything it made is closed at the end of the session."""
+    factory = ClusterFactory(_state(pytestconfig))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def nats_server(nats_server_factory: ServerFactory) -> Server:
+    """A plain server (no JetStream) on dynamic ports, closed after the test."""
+    return nats_server_factory()
+
+
+@pytest.fixture
+def nats_jetstream_server(nats_server_factory: ServerFactory) -> Server:
+    """A JetStream server on dynamic ports with a private store, closed after the test."""
+    return nats_server_factory(jetstream=True)
+
+
+@pytest.fixture
+def nats_cluster(nats_cluster_factory: ClusterFactory) -> Cluster:
+    """A three-node JetStream cluster, ready (meta leader elected), closed after the test."""
+    return nats_cluster_factory(nodes=3, jetstream=True)

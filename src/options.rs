@@ -270,7 +270,7 @@ pub struct ClusterOptions {
     pub server: ServerOptions,
     /// One config file per node (empty: use `server.config_file` for all).
     pub node_config_files: Vec<PathBuf>,
-    /// One server name per node (empty: `n1`, `n2`, ...).
+    /// One server name per node (empty: `node1`, `node2`, ...; or `NAME-1`, `NAME-2`, ... when `server.name` is set).
     pub node_names: Vec<String>,
     /// How long to wait for the cluster to be ready (mesh formed, JetStream leader known), in milliseconds.
     /// Default 30 000.

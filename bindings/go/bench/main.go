@@ -1,0 +1,91 @@
+// Command bench measures spawn-to-ready through the Go binding: Run (a plain server, a JetStream server) and
+// Restart (JetStream, same port and store), each over -runs runs after one warm-up. It prints one JSON line per
+// case, in the format of the Rust bench (benches/startup.rs), so the figures compare directly:
+//
+//	{"bench": "go", "case": "plain", "runs": 30, "ms": {"min": 8.1, "median": 9.0, "p90": 10.2, "max": 12.5}}
+//
+// Run it from bindings/go with NATS_SERVER_BIN set: go run ./bench -runs 30
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	natsserver "github.com/nats-server-harness/nats-server/bindings/go"
+)
+
+func main() {
+	runs := flag.Int("runs", 30, "timed runs per case")
+	cases := flag.String("cases", "plain,jetstream,restart", "comma-separated cases to run")
+	flag.Parse()
+	if *runs < 1 {
+		log.Fatal("-runs must be at least 1")
+	}
+	plain := natsserver.Options{Keep: natsserver.KeepNever}
+	js := natsserver.Options{Keep: natsserver.KeepNever, JetStream: true}
+
+	for _, c := range strings.Split(*cases, ",") {
+		var ms []float64
+		switch strings.TrimSpace(c) {
+		case "plain":
+			ms = measure(*runs, func() float64 { return runOnce(plain) })
+		case "jetstream":
+			ms = measure(*runs, func() float64 { return runOnce(js) })
+		case "restart":
+			s, err := natsserver.Run(js)
+			if err != nil {
+				log.Fatal(err)
+			}
+			ms = measure(*runs, func() float64 {
+				return timed(func() error { return s.Restart() })
+			})
+			_ = s.Close()
+		default:
+			fmt.Fprintf(os.Stderr, "unknown case %q (plain, jetstream, restart)\n", c)
+			os.Exit(2)
+		}
+		fmt.Println(report(strings.TrimSpace(c), ms))
+	}
+}
+
+// runOnce times Run alone (spawn to ready); Close is not timed.
+func runOnce(opts natsserver.Options) float64 {
+	var s *natsserver.Server
+	d := timed(func() (err error) {
+		s, err = natsserver.Run(opts)
+		return err
+	})
+	_ = s.Close()
+	return d
+}
+
+func timed(f func() error) float64 {
+	start := time.Now()
+	if err := f(); err != nil {
+		log.Fatal(err)
+	}
+	return float64(time.Since(start).Nanoseconds()) / 1e6
+}
+
+// measure runs f once to warm up (page cache, the library's spawner thread), then runs times.
+func measure(runs int, f func() float64) []float64 {
+	f()
+	ms := make([]float64, runs)
+	for i := range ms {
+		ms[i] = f()
+	}
+	return ms
+}
+
+// report formats the figures as the Rust bench does: percentiles at the nearest rank of (n-1)*p.
+func report(name string, ms []float64) string {
+	sort.Float64s(ms)
+	at := func(p float64) float64 { return ms[int(float64(len(ms)-1)*p+0.5)] }
+	return fmt.Sprintf(`{"bench": "go", "case": "%s", "runs": %d, "ms": {"min": %.2f, "median": %.2f, "p90": %.2f, "max": %.2f}}`,
+		name, len(ms), ms[0], at(0.5), at(0.9), ms[len(ms)-1])
+}

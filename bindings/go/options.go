@@ -1,0 +1,146 @@
+package natsserver
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Keep says what to keep of a server's private directory (log, config, JetStream store) when it is closed.
+type Keep string
+
+// Keep policies. The zero value, KeepDefault, takes the policy from $NATS_SERVER_KEEP (never, on-failure or
+// always), else on-failure.
+const (
+	KeepDefault   Keep = ""
+	KeepNever     Keep = "never"
+	KeepOnFailure Keep = "on-failure" // kept when a test failed (RunT, RunClusterT); from Run alone, same as never
+	KeepAlways    Keep = "always"     // always kept; the path is printed to stderr on Close
+)
+
+// Options configure one server. They are the shared JSON schema of the Rust ServerOptions (src/options.rs): the
+// json tags are its keys, and every zero value is left out so that the Rust default applies (loopback, every
+// listener on a dynamic port, monitoring on, JetStream off, a 10 s startup timeout).
+type Options struct {
+	// Binary is the nats-server executable; else $NATS_SERVER_BIN, else nats-server on PATH.
+	Binary string `json:"binary,omitempty"`
+	// ConfigFile is a server configuration file (a relative path is resolved against the current directory).
+	ConfigFile string `json:"config_file,omitempty"`
+	// Config is configuration text, applied after ConfigFile (so it overrides it), e.g. "max_payload: 2MB".
+	Config string `json:"config,omitempty"`
+	// JetStream enables JetStream (-js), with a store inside the server's private directory by default.
+	JetStream bool `json:"jetstream,omitempty"`
+	// StoreDir is the JetStream store directory; it belongs to the caller and is never removed.
+	StoreDir string `json:"store_dir,omitempty"`
+	// Host is the interface every listener binds; default 127.0.0.1.
+	Host string `json:"host,omitempty"`
+	// Port is a fixed client port; 0 picks a free one, kept across restarts.
+	Port int `json:"port,omitempty"`
+	// Name is the server name (-n).
+	Name string `json:"name,omitempty"`
+	// User and Password require these credentials from clients (set both).
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+	// Token requires this token from clients.
+	Token string `json:"token,omitempty"`
+	// Monitoring opens the HTTP monitoring listener; nil means the default, on. Use Bool(false) to turn it off.
+	Monitoring *bool `json:"monitoring,omitempty"`
+	// Websocket opens a plain-text websocket listener.
+	Websocket bool `json:"websocket,omitempty"`
+	// Cluster opens a cluster (route) listener: the building block of custom topologies (RunCluster makes
+	// whole clusters).
+	Cluster *ClusterListener `json:"cluster,omitempty"`
+	// Debug (-D) and Trace (-V) turn on debug logging and protocol tracing.
+	Debug bool `json:"debug,omitempty"`
+	Trace bool `json:"trace,omitempty"`
+	// Args are extra command-line arguments, passed last.
+	Args []string `json:"args,omitempty"`
+	// StartupTimeoutMS is how long to wait for the server to be ready, in milliseconds; 0 means 10 000.
+	StartupTimeoutMS uint64 `json:"startup_timeout_ms,omitempty"`
+	// Keep is what to keep of the server's directory when it is closed.
+	Keep Keep `json:"keep,omitempty"`
+	// Extra holds more top-level fields, written over the ones above: options that a newer library knows and
+	// this struct does not yet. An unknown name fails with ErrInvalidOptions, naming it.
+	Extra map[string]any `json:"-"`
+}
+
+// ClusterListener is a cluster (route) listener for one server.
+type ClusterListener struct {
+	// Name is the cluster name; servers only join peers with the same name. Required.
+	Name string `json:"name,omitempty"`
+	// Port is a fixed cluster port; 0 picks a free one, kept across restarts.
+	Port int `json:"port,omitempty"`
+	// Routes are URLs of peers to join, e.g. "nats://127.0.0.1:6222".
+	Routes []string `json:"routes,omitempty"`
+}
+
+// ClusterOptions configure a cluster formed on dynamic ports: the shared JSON schema of the Rust ClusterOptions.
+type ClusterOptions struct {
+	// Nodes is the number of nodes; 0 means 3.
+	Nodes int `json:"nodes,omitempty"`
+	// Name is the cluster name; default a random one, so parallel clusters never join each other.
+	Name string `json:"name,omitempty"`
+	// Server holds the options every node starts from (JetStream, config, auth, binary, ...). Leave Port,
+	// Cluster and StoreDir unset: the cluster chooses them per node.
+	Server Options `json:"server"`
+	// NodeConfigFiles gives one config file per node (none: Server.ConfigFile for all).
+	NodeConfigFiles []string `json:"node_config_files,omitempty"`
+	// NodeNames gives one server name per node (none: n1, n2, ...).
+	NodeNames []string `json:"node_names,omitempty"`
+	// ReadyTimeoutMS is how long to wait for the cluster to be ready (mesh formed, JetStream meta leader agreed),
+	// in milliseconds; 0 means 30 000.
+	ReadyTimeoutMS uint64 `json:"ready_timeout_ms,omitempty"`
+	// Extra holds more top-level fields, written over the ones above (see Options.Extra).
+	Extra map[string]any `json:"-"`
+}
+
+// Bool returns a pointer to b, for Options.Monitoring.
+func Bool(b bool) *bool { return &b }
+
+// MarshalJSON writes the options as the shared schema's JSON document, with Extra merged in.
+func (o Options) MarshalJSON() ([]byte, error) {
+	type plain Options
+	return withExtra(plain(o), o.Extra)
+}
+
+// MarshalJSON writes the options as the shared schema's JSON document, with Extra merged in.
+func (o ClusterOptions) MarshalJSON() ([]byte, error) {
+	type plain ClusterOptions
+	return withExtra(plain(o), o.Extra)
+}
+
+func withExtra(v any, extra map[string]any) ([]byte, error) {
+	doc, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return doc, err
+	}
+	fields := map[string]json.RawMessage{}
+	if err := json.Unmarshal(doc, &fields); err != nil {
+		return nil, err
+	}
+	for k, v := range extra {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("extra option %q: %w", k, err)
+		}
+		fields[k] = raw
+	}
+	return json.Marshal(fields)
+}
+
+// JSON returns the options as the JSON document the C library receives (for logs, or for RunJSON).
+func (o Options) JSON() (string, error) {
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return "", &Error{Status: StatusInvalidOptions, Message: "natsserver: encoding the options as JSON: " + err.Error()}
+	}
+	return string(doc), nil
+}
+
+// JSON returns the options as the JSON document the C library receives (for logs, or for RunClusterJSON).
+func (o ClusterOptions) JSON() (string, error) {
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return "", &Error{Status: StatusInvalidOptions, Message: "natsserver: encoding the cluster options as JSON: " + err.Error()}
+	}
+	return string(doc), nil
+}

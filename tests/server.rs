@@ -392,7 +392,10 @@ fn keep_always_keeps_the_directory_and_marks_it() {
     let dir = server.dir().to_path_buf();
     drop(server);
     assert!(dir.join("nats-server.log").exists());
-    assert!(dir.join("kept").exists(), "a kept directory is marked, so sweeps leave it for a week");
+    assert!(
+        dir.join("kept").exists(),
+        "a kept directory is marked, so sweeps leave it for a week"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

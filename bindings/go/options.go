@@ -84,7 +84,7 @@ type ClusterOptions struct {
 	Server Options `json:"server"`
 	// NodeConfigFiles gives one config file per node (none: Server.ConfigFile for all).
 	NodeConfigFiles []string `json:"node_config_files,omitempty"`
-	// NodeNames gives one server name per node (none: n1, n2, ...).
+	// NodeNames gives one server name per node (none: node1, node2, ...).
 	NodeNames []string `json:"node_names,omitempty"`
 	// ReadyTimeoutMS is how long to wait for the cluster to be ready (mesh formed, JetStream meta leader agreed),
 	// in milliseconds; 0 means 30 000.

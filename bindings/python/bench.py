@@ -5,8 +5,10 @@ Prints one JSON line per case:
     {"bench": "python", "case": "plain", "runs": 30, "ms": {"min": .., "median": .., "p90": .., "max": ..}}
 
 Cases: ``plain`` (``Server()``), ``jetstream`` (``Server(jetstream=True)``), ``restart`` (``restart()`` of a
-JetStream server, same port and store). Usage: ``python bench.py [RUNS]`` or ``python bench.py --runs RUNS``
-(default 30). Needs a nats-server binary ($NATS_SERVER_BIN or PATH).
+JetStream server, same port and store), ``cluster`` (a 3-node JetStream cluster until a meta leader is known
+everywhere), ``20`` (20 servers started at once from 20 threads).
+Usage: ``python bench.py [RUNS]`` or ``python bench.py --runs RUNS`` (default 30).
+Needs a nats-server binary ($NATS_SERVER_BIN or PATH).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import argparse
 import json
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from nats_server_harness import Server, load_library
+from nats_server_harness import Cluster, Server, load_library
 
 
 def percentile(sorted_ms: list[float], p: float) -> float:
@@ -54,6 +57,28 @@ def bench_restart(runs: int) -> list[float]:
         return [timed(server.restart)[0] for _ in range(runs)]
 
 
+def bench_cluster(runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        ms, cluster = timed(lambda: Cluster(nodes=3, jetstream=True))
+        cluster.close()
+        samples.append(ms)
+    return samples
+
+
+def bench_parallel(runs: int, count: int = 20) -> list[float]:
+    """``count`` servers started at once from ``count`` threads (ctypes releases the GIL): time until all are ready."""
+    samples = []
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        for _ in range(runs):
+            start = time.perf_counter()
+            servers = list(pool.map(lambda _: Server(), range(count)))
+            samples.append((time.perf_counter() - start) * 1000)
+            for server in servers:
+                server.close()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs_positional", nargs="?", type=int, metavar="RUNS", help="runs per case (default 30)")
@@ -69,6 +94,8 @@ def main() -> None:
         ("plain", lambda: bench_start(runs)),
         ("jetstream", lambda: bench_start(runs, jetstream=True)),
         ("restart", lambda: bench_restart(runs)),
+        ("cluster", lambda: bench_cluster(max(runs // 3, 3))),
+        ("20", lambda: bench_parallel(max(runs // 6, 3))),
     ]
     for case, run in cases:
         samples = run()

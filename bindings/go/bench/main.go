@@ -14,6 +14,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	natsserver "github.com/nats-server-harness/nats-server/bindings/go"
@@ -21,7 +22,7 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 30, "timed runs per case")
-	cases := flag.String("cases", "plain,jetstream,restart", "comma-separated cases to run")
+	cases := flag.String("cases", "plain,jetstream,restart,cluster,20", "comma-separated cases to run")
 	flag.Parse()
 	if *runs < 1 {
 		log.Fatal("-runs must be at least 1")
@@ -45,12 +46,49 @@ func main() {
 				return timed(func() error { return s.Restart() })
 			})
 			_ = s.Close()
+		case "cluster":
+			opts := natsserver.ClusterOptions{Nodes: 3, Server: js}
+			ms = measure(max(*runs/3, 3), func() float64 {
+				var cl *natsserver.Cluster
+				d := timed(func() (err error) {
+					cl, err = natsserver.RunCluster(opts)
+					return err
+				})
+				_ = cl.Close()
+				return d
+			})
+		case "20":
+			ms = measure(max(*runs/6, 3), func() float64 { return parallel(20, plain) })
 		default:
-			fmt.Fprintf(os.Stderr, "unknown case %q (plain, jetstream, restart)\n", c)
+			fmt.Fprintf(os.Stderr, "unknown case %q (plain, jetstream, restart, cluster, 20)\n", c)
 			os.Exit(2)
 		}
 		fmt.Println(report(strings.TrimSpace(c), ms))
 	}
+}
+
+// parallel starts n servers at once from n goroutines and times until all are ready; Close is not timed.
+func parallel(n int, opts natsserver.Options) float64 {
+	servers := make([]*natsserver.Server, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			servers[i], errs[i] = natsserver.Run(opts)
+		}()
+	}
+	wg.Wait()
+	d := float64(time.Since(start).Nanoseconds()) / 1e6
+	for i, s := range servers {
+		if errs[i] != nil {
+			log.Fatal(errs[i])
+		}
+		_ = s.Close()
+	}
+	return d
 }
 
 // runOnce times Run alone (spawn to ready); Close is not timed.

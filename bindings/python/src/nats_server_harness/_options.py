@@ -89,7 +89,7 @@ class ClusterOptions(TypedDict, total=False):
     server: ServerOptions
     #: One config file per node (empty: ``server.config_file`` for all).
     node_config_files: Sequence[StrPath]
-    #: One server name per node (empty: ``n1``, ``n2``, ...).
+    #: One server name per node (empty: ``node1``, ``node2``, ...).
     node_names: Sequence[str]
     #: How long to wait for the cluster to be ready, in milliseconds. Default 30 000.
     ready_timeout_ms: int

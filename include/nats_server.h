@@ -161,9 +161,8 @@ typedef enum {
      */
     NATS_SERVER_KEEP_NEVER = 0,
     /**
-     * Keep it when a Rust test panics. From C this is the same as never: call
-     * `nats_server_set_keep(s, NATS_SERVER_KEEP_ALWAYS, ...)` when your test failed. The default, unless
-     * `NATS_SERVER_KEEP` says otherwise.
+     * Keep it when the test failed: call `nats_server_mark_failed` (or `nats_cluster_mark_failed`) before
+     * freeing. The default, unless the options or `NATS_SERVER_KEEP` say otherwise.
      */
     NATS_SERVER_KEEP_ON_FAILURE = 1,
     /**
@@ -310,6 +309,13 @@ nats_server_status nats_server_wait_exit(nats_server_t *server,
  * Sets what to keep of the server's private directory when it is freed: a `nats_server_keep` value.
  */
 nats_server_status nats_server_set_keep(nats_server_t *server, int32_t keep, char **error);
+
+/**
+ * Records that the test using this server failed: under the on-failure keep policy (the default, or
+ * `NATS_SERVER_KEEP=on-failure`) its directory is then kept when the server is freed, and its path printed to
+ * stderr. Other policies are unaffected. Works on a cluster's node handle too.
+ */
+nats_server_status nats_server_mark_failed(nats_server_t *server, char **error);
 
 /**
  * Whether the process is alive (a paused process counts as alive).
@@ -562,6 +568,11 @@ nats_server_status nats_cluster_rolling_restart(nats_cluster_t *cluster, char **
  * Sets the keep policy (a `nats_server_keep` value) of every node.
  */
 nats_server_status nats_cluster_set_keep(nats_cluster_t *cluster, int32_t keep, char **error);
+
+/**
+ * Records that the test using this cluster failed, for every node (see `nats_server_mark_failed`).
+ */
+nats_server_status nats_cluster_mark_failed(nats_cluster_t *cluster, char **error);
 
 /**
  * Waits up to `timeout_ms` until every running, unpaused node routes to every other one and, with JetStream,

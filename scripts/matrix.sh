@@ -9,7 +9,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 versions=("$@")
-if ((${#versions[@]} == 0)); then versions=(2.10.26 2.12.8 2.14.6); fi
+if ((${#versions[@]} == 0)); then versions=(2.11.11 2.12.8 2.14.6); fi
 
 for version in "${versions[@]}"; do
     NATS_VERSION="$version" scripts/setup.sh --server-only >/dev/null

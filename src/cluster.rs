@@ -196,6 +196,13 @@ impl Cluster {
         self.node_mut(i)?.lame_duck()
     }
 
+    /// Records that the test using this cluster failed (see [`Server::mark_failed`]), for every node.
+    pub fn mark_failed(&mut self) {
+        for server in &mut self.servers {
+            server.mark_failed();
+        }
+    }
+
     // ----- readiness -----------------------------------------------------------------------------------------
 
     /// Whether any node runs JetStream (from the INFO it sent at start).
@@ -304,12 +311,14 @@ impl Cluster {
     fn wait_leader(&self, deadline: Instant) -> Result<usize> {
         self.poll(deadline, "no JetStream meta leader", || {
             let leader = self.agreed_leader()?;
-            if self.leader_sees_all(leader)? {
+            let behind = self.peers_not_current(leader)?;
+            if behind.is_empty() {
                 Ok(leader)
             } else {
                 Err(format!(
-                    "node {} leads but does not yet see every peer as current",
-                    leader + 1
+                    "node {} leads but does not yet see every peer as current: {}",
+                    leader + 1,
+                    behind.join("; ")
                 ))
             }
         })
@@ -338,7 +347,8 @@ impl Cluster {
             .ok_or_else(|| format!("the nodes still name {name}, which is stopped or paused"))
     }
 
-    fn leader_sees_all(&self, leader: usize) -> Result<bool, String> {
+    /// The active peers the leader does not (yet) see as current, each with the leader's view of it.
+    fn peers_not_current(&self, leader: usize) -> Result<Vec<String>, String> {
         let jsz = self.servers[leader]
             .monitor("jsz")
             .map_err(|e| e.to_string())?;
@@ -346,18 +356,21 @@ impl Cluster {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let current: HashSet<&str> = replicas
-            .iter()
-            .filter(|r| {
-                r["current"].as_bool().unwrap_or(false) && !r["offline"].as_bool().unwrap_or(false)
-            })
-            .filter_map(|r| r["name"].as_str())
-            .collect();
-        Ok(self.active().filter(|(i, _)| *i != leader).all(|(_, s)| {
-            s.info()["server_name"]
-                .as_str()
-                .is_some_and(|n| current.contains(n))
-        }))
+        let mut behind = Vec::new();
+        for (i, server) in self.active().filter(|(i, _)| *i != leader) {
+            let name = server.info()["server_name"].as_str().unwrap_or_default();
+            match replicas.iter().find(|r| r["name"].as_str() == Some(name)) {
+                None => behind.push(format!("node {} ({name}) is not among its peers", i + 1)),
+                Some(r)
+                    if !r["current"].as_bool().unwrap_or(false)
+                        || r["offline"].as_bool().unwrap_or(false) =>
+                {
+                    behind.push(format!("node {} ({name}): {r}", i + 1))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(behind)
     }
 
     fn wait_healthy(&self, deadline: Instant) -> Result<()> {

@@ -387,6 +387,13 @@ impl Server {
         self.dir.set_keep_policy(keep);
     }
 
+    /// Records that the test using this server failed: under the on-failure policy (the default, or
+    /// `NATS_SERVER_KEEP`) its directory is then kept when it is dropped, and its path printed. A failing Rust
+    /// test needs no call (its panic says so); test frameworks of other languages call this.
+    pub fn mark_failed(&mut self) {
+        self.dir.mark_failed();
+    }
+
     // ----- the original crate's API --------------------------------------------------------------------------
 
     /// `nats://localhost:PORT`, or `tls://localhost:PORT` when the server requires TLS (the original crate's

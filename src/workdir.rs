@@ -31,6 +31,8 @@ pub struct WorkDir {
     keep: Keep,
     /// The process that created it: a forked copy never removes it.
     owner: u32,
+    /// Set by [`WorkDir::mark_failed`]: the test that used it failed.
+    failed: bool,
 }
 
 impl WorkDir {
@@ -59,6 +61,7 @@ impl WorkDir {
             path,
             keep,
             owner: std::process::id(),
+            failed: false,
         })
     }
 
@@ -87,6 +90,12 @@ impl WorkDir {
         let _ = fs::write(self.path.join(SERVER_PID_FILE), pid.to_string());
     }
 
+    /// Records that the test using this directory failed: the on-failure policy then keeps it. (A Rust test's
+    /// failure is seen by itself, as a panic; bindings call this for their test frameworks.)
+    pub fn mark_failed(&mut self) {
+        self.failed = true;
+    }
+
     /// Whether this process created the directory (false in a forked copy of the creator).
     pub fn owned_by_this_process(&self) -> bool {
         self.owner == std::process::id()
@@ -97,7 +106,7 @@ impl WorkDir {
         match self.keep {
             Keep::Always => true,
             Keep::Never => false,
-            Keep::OnFailure => std::thread::panicking(),
+            Keep::OnFailure => self.failed || std::thread::panicking(),
         }
     }
 }

@@ -28,7 +28,7 @@ async fn basic_server_publish_subscribe() {
 
 #[tokio::test]
 async fn run_server_with_jetstream_conf() {
-    if skip_before(2, 10, "configs/jetstream.conf uses `strict`") {
+    if skip_before(2, 11, "configs/jetstream.conf uses `strict`, new in 2.11") {
         return;
     }
     let server = nats_server::run_server(&jetstream_conf());

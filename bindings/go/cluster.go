@@ -239,6 +239,13 @@ func (c *Cluster) SetKeep(k Keep) error {
 	})
 }
 
+// MarkFailed records that the test using the cluster failed, for every node (see Server.MarkFailed).
+func (c *Cluster) MarkFailed() error {
+	return c.call("MarkFailed", func(h *C.nats_cluster_t, e **C.char) C.nats_server_status {
+		return C.nats_cluster_mark_failed(h, e)
+	})
+}
+
 // WaitReady waits up to timeout until every running, unpaused node routes to every other one and, with
 // JetStream, they agree on a meta leader that sees them all and every one is healthy. ErrTimeout otherwise.
 func (c *Cluster) WaitReady(timeout time.Duration) error {

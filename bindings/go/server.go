@@ -241,6 +241,14 @@ func (s *Server) SetKeep(k Keep) error {
 	})
 }
 
+// MarkFailed records that the test using the server failed: under the on-failure keep policy (the default, or
+// $NATS_SERVER_KEEP=on-failure) its directory is kept when it is closed. RunT calls it for a failed test.
+func (s *Server) MarkFailed() error {
+	return s.call("MarkFailed", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_mark_failed(h, e)
+	})
+}
+
 // IsRunning reports whether the process is alive (a paused one is); false after Close.
 func (s *Server) IsRunning() bool {
 	var out C.bool

@@ -3,8 +3,6 @@
 package natsserver
 
 import (
-	"os"
-	"strings"
 	"testing"
 )
 
@@ -22,7 +20,7 @@ func RunT(t testing.TB, opts Options) *Server {
 		t.Fatalf("natsserver.RunT: %v", err)
 		return nil // for a testing.TB whose Fatalf returns
 	}
-	t.Cleanup(func() { closeAfterTest(t, s, opts.Keep) })
+	t.Cleanup(func() { closeAfterTest(t, s) })
 	return s
 }
 
@@ -35,23 +33,23 @@ func RunClusterT(t testing.TB, opts ClusterOptions) *Cluster {
 		t.Fatalf("natsserver.RunClusterT: %v", err)
 		return nil
 	}
-	t.Cleanup(func() { closeClusterAfterTest(t, c, opts.Server.Keep) })
+	t.Cleanup(func() { closeClusterAfterTest(t, c) })
 	return c
 }
 
-func closeAfterTest(t testing.TB, s *Server, keep Keep) {
+func closeAfterTest(t testing.TB, s *Server) {
 	if t.Failed() {
-		reportFailure(t, s, keep)
+		reportFailure(t, s)
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("natsserver: closing %v: %v", s, err)
 	}
 }
 
-func closeClusterAfterTest(t testing.TB, c *Cluster, keep Keep) {
+func closeClusterAfterTest(t testing.TB, c *Cluster) {
 	if t.Failed() {
 		for _, node := range c.nodes {
-			reportFailure(t, node, keep)
+			reportFailure(t, node)
 		}
 	}
 	if err := c.Close(); err != nil {
@@ -59,31 +57,16 @@ func closeClusterAfterTest(t testing.TB, c *Cluster, keep Keep) {
 	}
 }
 
-// reportFailure keeps the server's directory (unless the policy is never) and logs where it is and its log tail.
-func reportFailure(t testing.TB, s *Server, keep Keep) {
-	kept := "removed (keep policy never)"
-	if keepOnFailure(keep) {
-		if err := s.SetKeep(KeepAlways); err != nil {
-			kept = "not kept: " + err.Error()
-		} else {
-			kept = "kept"
-		}
+// reportFailure marks the server failed, so the library keeps its directory under the on-failure policy (the
+// default; the options or $NATS_SERVER_KEEP may say otherwise), and logs where it is and the log's tail.
+func reportFailure(t testing.TB, s *Server) {
+	kept := "kept unless the keep policy is never"
+	if err := s.MarkFailed(); err != nil {
+		kept = "not marked failed: " + err.Error()
 	}
 	tail, err := s.LogTail(LogTailLines)
 	if err != nil {
 		tail = "(no log: " + err.Error() + ")"
 	}
-	t.Logf("test failed: %v\ndirectory %s %s; log %s; last %d lines:\n%s", s, s.Dir(), kept, s.LogPath(), LogTailLines, tail)
-}
-
-// keepOnFailure applies the keep policy to a failed test: the option, else $NATS_SERVER_KEEP, else on-failure.
-func keepOnFailure(k Keep) bool {
-	if k == KeepDefault {
-		switch strings.ToLower(strings.TrimSpace(os.Getenv("NATS_SERVER_KEEP"))) {
-		case "never", "no", "0", "false":
-			return false
-		}
-		return true
-	}
-	return k != KeepNever
+	t.Logf("test failed: %v\ndirectory %s (%s); log %s; last %d lines:\n%s", s, s.Dir(), kept, s.LogPath(), LogTailLines, tail)
 }

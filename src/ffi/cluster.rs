@@ -306,6 +306,20 @@ pub unsafe extern "C" fn nats_cluster_set_keep(
     })
 }
 
+/// Records that the test using this cluster failed, for every node (see `nats_server_mark_failed`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_cluster_mark_failed(
+    cluster: *mut nats_cluster_t,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        handle(cluster)?.with(|c| {
+            c.mark_failed();
+            Ok(())
+        })
+    })
+}
+
 /// Waits up to `timeout_ms` until every running, unpaused node routes to every other one and, with JetStream,
 /// they agree on a meta leader that sees them all and every one is healthy. `NATS_SERVER_TIMEOUT` otherwise.
 #[no_mangle]

@@ -311,9 +311,8 @@ pub unsafe extern "C" fn nats_server_wait_exit(
 pub enum nats_server_keep {
     /// Always remove everything.
     NATS_SERVER_KEEP_NEVER = 0,
-    /// Keep it when a Rust test panics. From C this is the same as never: call
-    /// `nats_server_set_keep(s, NATS_SERVER_KEEP_ALWAYS, ...)` when your test failed. The default, unless
-    /// `NATS_SERVER_KEEP` says otherwise.
+    /// Keep it when the test failed: call `nats_server_mark_failed` (or `nats_cluster_mark_failed`) before
+    /// freeing. The default, unless the options or `NATS_SERVER_KEEP` say otherwise.
     NATS_SERVER_KEEP_ON_FAILURE = 1,
     /// Always keep it; its path is printed to stderr when the server is freed.
     NATS_SERVER_KEEP_ALWAYS = 2,
@@ -346,6 +345,22 @@ pub unsafe extern "C" fn nats_server_set_keep(
         let keep = keep_from_int(keep)?;
         server.with(|s| {
             s.set_keep(keep);
+            Ok(())
+        })
+    })
+}
+
+/// Records that the test using this server failed: under the on-failure keep policy (the default, or
+/// `NATS_SERVER_KEEP=on-failure`) its directory is then kept when the server is freed, and its path printed to
+/// stderr. Other policies are unaffected. Works on a cluster's node handle too.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_mark_failed(
+    server: *mut nats_server_t,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        handle(server)?.with(|s| {
+            s.mark_failed();
             Ok(())
         })
     })

@@ -449,6 +449,31 @@ static void test_keep_policy(void) {
     nats_server_string_free(dir);
 }
 
+/* Under on-failure, a test that marks its server failed keeps the directory; an unmarked one or a never policy
+ * does not. */
+static void test_mark_failed(void) {
+    const char *cases[] = {"{\"keep\": \"on-failure\"}", "{\"keep\": \"on-failure\"}", "{\"keep\": \"never\"}"};
+    const int mark[] = {1, 0, 1};
+    const int kept[] = {1, 0, 0};
+    for (int i = 0; i < 3; i++) {
+        nats_server_t *server = NULL;
+        char *dir = NULL;
+        REQUIRE_OK(nats_server_start(cases[i], &server, &err));
+        EXPECT_OK(nats_server_dir(server, &dir, &err));
+        if (mark[i]) EXPECT_OK(nats_server_mark_failed(server, &err));
+        EXPECT_OK(nats_server_free(server));
+        int exists = dir != NULL && access(dir, F_OK) == 0;
+        if (exists != kept[i]) FAIL("case %d: the directory %s", i, exists ? "was kept" : "was removed");
+        if (exists) {
+            char command[4200];
+            snprintf(command, sizeof command, "rm -rf '%s'", dir);
+            CHECK(system(command) == 0);
+        }
+        nats_server_string_free(dir);
+    }
+    EXPECT_STATUS(NATS_SERVER_NULL_ARGUMENT, nats_server_mark_failed(NULL, &err));
+}
+
 int main(void) {
     RUN(test_abi_and_version);
     RUN(test_publish_subscribe);
@@ -459,6 +484,7 @@ int main(void) {
     RUN(test_websocket_listener);
     RUN(test_one_handle_shared_between_threads);
     RUN(test_keep_policy);
+    RUN(test_mark_failed);
     nats_CloseAndWait(0); /* frees the C client's global state, for valgrind */
     return summary();
 }

@@ -23,7 +23,7 @@ pub fn skip_before(major: u32, minor: u32, why: &str) -> bool {
     true
 }
 
-/// The crate's `configs/jetstream.conf` (strict mode: nats-server 2.10 and later).
+/// The crate's `configs/jetstream.conf` (strict mode: nats-server 2.11 and later).
 pub fn jetstream_conf() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("configs/jetstream.conf")

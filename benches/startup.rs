@@ -41,13 +41,13 @@ fn main() {
         "plain",
         runs,
         || bare_start(&bin, &[]).0,
-        || timed(|| drop(Server::run(&opts).unwrap())),
+        || start_only(|| Server::run(&opts).unwrap()),
     );
     compare(
         "jetstream",
         runs,
         || bare_start(&bin, &["-js"]).0,
-        || timed(|| drop(Server::run(&js).unwrap())),
+        || start_only(|| Server::run(&js).unwrap()),
     );
     {
         let mut bare = BareServer::start(&bin, &["-js"]);
@@ -67,13 +67,13 @@ fn main() {
         "cluster 3 nodes, meta leader",
         cluster_runs,
         || bare_cluster(&bin, 3),
-        || timed(|| drop(Cluster::run(&cluster_opts).unwrap())),
+        || start_only(|| Cluster::run(&cluster_opts).unwrap()),
     );
     compare(
         "20 servers in parallel",
         parallel_runs,
-        || timed(|| parallel(20, || drop(bare_start(&bin, &[]).1))),
-        || timed(|| parallel(20, || drop(Server::run(&opts).unwrap()))),
+        || start_only(|| parallel(20, || bare_start(&bin, &[]).1)),
+        || start_only(|| parallel(20, || Server::run(&opts).unwrap())),
     );
     let legacy = stats((0..3).map(|_| log_poll_start(&bin)).collect());
     println!(
@@ -155,12 +155,22 @@ fn timed(f: impl FnOnce()) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-fn parallel(n: usize, f: impl Fn() + Sync) {
+/// Times `start` alone: what it returns is dropped (stopped, cleaned up) after the clock stops, as for the bare
+/// servers.
+fn start_only<T>(start: impl FnOnce() -> T) -> f64 {
+    let t = Instant::now();
+    let started = start();
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    drop(started);
+    ms
+}
+
+/// Runs `f` on `n` threads at once and returns what they made (so nothing is dropped inside the timing).
+fn parallel<T: Send>(n: usize, f: impl Fn() -> T + Sync) -> Vec<T> {
     std::thread::scope(|s| {
-        for _ in 0..n {
-            s.spawn(&f);
-        }
-    });
+        let handles: Vec<_> = (0..n).map(|_| s.spawn(&f)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
 }
 
 fn cores() -> usize {

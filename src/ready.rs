@@ -128,8 +128,13 @@ pub fn read_info(host: &str, port: u16, timeout: Duration) -> std::io::Result<Va
         .ok_or_else(|| std::io::Error::other(format!("{host} does not resolve")))?;
     let stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
+    let mut reader = BufReader::new(&stream);
     let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line)?;
+    reader.read_line(&mut line)?;
+    // Hang up and wait for the server to hang up too: once it has, it has dropped this connection, so the
+    // harness never counts as a client (in connection counts, or holding back lame duck mode).
+    stream.shutdown(std::net::Shutdown::Write)?;
+    std::io::copy(&mut reader, &mut std::io::sink())?;
     let json = line.trim().strip_prefix("INFO ").ok_or_else(|| {
         std::io::Error::other(format!("expected an INFO line, got {:?}", line.trim()))
     })?;

@@ -317,9 +317,8 @@ impl Server {
         text
     }
 
-    /// What the server said about itself when it became ready (from `/varz`, or from its INFO line when
-    /// monitoring is off): `server_id`, `server_name`, `version`, `host`, `port`, `tls_required`, `max_payload`,
-    /// `proto` (INFO only), and `jetstream` as a bool.
+    /// What the server said about itself in the INFO line it sent when it became ready: `server_id`,
+    /// `server_name`, `version`, `host`, `port`, `tls_required`, `max_payload`, `proto`, and `jetstream` (a bool).
     pub fn info(&self) -> &Value {
         &self.info
     }
@@ -537,27 +536,13 @@ impl Server {
         Ok(())
     }
 
-    /// What the server says about itself: its `/varz` when monitoring is on (so the harness never shows up as a
-    /// client: no connection to count, none to hold back lame duck mode), else the INFO line of its client port.
-    /// Normalized to the keys both share, with `jetstream` as a bool.
+    /// What the server says about itself: the INFO line of its client port (sent before any TLS handshake). The
+    /// probe hangs up and waits for the server to hang up too, so the harness never counts as a client (in
+    /// connection counts, or holding back lame duck mode). Normalized, with `jetstream` as a bool.
     fn fetch_info(&self, timeout: Duration) -> std::result::Result<Value, String> {
-        let mut source = match self.monitoring_url() {
-            Some(base) => {
-                let (status, varz) =
-                    ready::http_get(&format!("{base}/varz"), timeout).map_err(|e| e.to_string())?;
-                if status != 200 {
-                    return Err(format!("GET /varz answered {status}"));
-                }
-                varz
-            }
-            None => ready::read_info(&self.opts.host, self.ports.client, timeout)
-                .map_err(|e| e.to_string())?,
-        };
-        let jetstream = match &source["jetstream"] {
-            Value::Bool(on) => *on,
-            Value::Object(js) => js.get("config").is_some_and(|c| !c.is_null()),
-            _ => false,
-        };
+        let mut source = ready::read_info(&self.opts.host, self.ports.client, timeout)
+            .map_err(|e| e.to_string())?;
+        let jetstream = source["jetstream"].as_bool().unwrap_or(false);
         let tls_required = source["tls_required"].as_bool().unwrap_or(false);
         let mut info = serde_json::Map::new();
         for key in [

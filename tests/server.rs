@@ -447,3 +447,17 @@ fn a_server_that_left_on_its_own_is_reaped_and_starts_again() {
     );
     assert!(server.is_running());
 }
+
+#[test]
+fn the_harness_is_never_left_counted_as_a_client() {
+    // The readiness probe hangs up and waits for the server to do the same before `run` returns, so a test that
+    // counts connections, or enters lame duck mode at once, never sees it.
+    for _ in 0..10 {
+        let mut server = run(ServerOptions::new());
+        let connz = server.monitor("connz").unwrap();
+        assert_eq!(connz["num_connections"].as_u64(), Some(0), "{connz}");
+        server.lame_duck().unwrap();
+        // With no client, lame duck mode exits at once (a counted probe would hold it for the 10 s grace period).
+        server.wait_exit(Duration::from_secs(5)).unwrap();
+    }
+}

@@ -2,6 +2,7 @@
 //!
 //!     cargo bench --bench startup                 # default run counts
 //!     BENCH_RUNS=100 cargo bench --bench startup  # more runs for the single-server cases
+//!     BENCH_BARE_ONLY=1 cargo bench --bench startup  # the bare server alone (a baseline for other languages)
 //!
 //! "Bare" is the binary started by hand the way a careful script would: dynamic ports, a private ports file
 //! directory, polled every 50 µs until the ports file appears (for clusters: until every node's `/jsz` names the
@@ -75,6 +76,9 @@ fn main() {
         || start_only(|| parallel(20, || bare_start(&bin, &[]).1)),
         || start_only(|| parallel(20, || Server::run(&opts).unwrap())),
     );
+    if bare_only() {
+        return;
+    }
     let legacy = stats((0..3).map(|_| log_poll_start(&bin)).collect());
     println!(
         "{:<28} {:>22} {:>22} {:>7}",
@@ -94,6 +98,13 @@ fn compare(
     mut bare: impl FnMut() -> f64,
     mut harness: impl FnMut() -> f64,
 ) -> Stats {
+    let slug = case.split([' ', '(']).next().unwrap_or(case);
+    if bare_only() {
+        bare();
+        let b = stats((0..runs).map(|_| bare()).collect());
+        println!("{}", b.json("bare", slug));
+        return b;
+    }
     // One warm-up of each: page cache, first spawn of the spawner thread.
     bare();
     harness();
@@ -110,10 +121,14 @@ fn compare(
         h.show(),
         h.median / b.median
     );
-    let slug = case.split([' ', '(']).next().unwrap_or(case);
     println!("{}", b.json("bare", slug));
     println!("{}", h.json("rust", slug));
     b
+}
+
+/// `BENCH_BARE_ONLY=1` measures the bare server alone (scripts/bench.sh takes a baseline next to each language).
+fn bare_only() -> bool {
+    std::env::var_os("BENCH_BARE_ONLY").is_some_and(|v| v == "1")
 }
 
 struct Stats {

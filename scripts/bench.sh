@@ -8,8 +8,8 @@
 #   scripts/bench.sh             # 30 runs per single-server case (clusters and parallel starts: fewer)
 #   BENCH_RUNS=60 scripts/bench.sh
 #
-# Everything links the release build of the library. The bare baseline is taken in the Rust run (alternating
-# with the harness there); the other languages run right after it on the same machine.
+# Everything links the release build of the library. The Rust run alternates bare and harness starts; C, Python
+# and Go each run right after a bare baseline of their own, against which their ratios are computed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -32,16 +32,26 @@ cargo build --release --lib --quiet
 echo "Rust (and the bare server, and the original crate's log polling)" >&2
 BENCH_RUNS="$runs" cargo bench --quiet --bench startup | tee "$out/rust.txt" | grep '^{' >>"$results"
 
+# Each language's figures are compared with a bare baseline taken right before them.
+baseline() {
+    echo "bare baseline for $1" >&2
+    BENCH_RUNS="$runs" BENCH_BARE_ONLY=1 cargo bench --quiet --bench startup | grep '^{' |
+        sed "s/\"bench\": \"bare\"/\"bench\": \"bare_$1\"/" >>"$results"
+}
+
+baseline c
 echo "C" >&2
 LIB_DIR="$root/target/release" tests/c/run.sh bench_start >"$out/c.txt" 2>&1 || { cat "$out/c.txt" >&2; exit 1; }
 grep '^{' "$out/c.txt" >>"$results"
 
+baseline python
 echo "Python" >&2
 PYTHONPATH="$root/bindings/python/src" NATS_SERVER_HARNESS_LIB="$root/target/release/libnats_server.so" \
     python3 bindings/python/bench.py "$runs" >>"$results"
 
+baseline go
 echo "Go" >&2
-(cd bindings/go && go run -tags nats_server_release ./bench -runs "$runs") >>"$results"
+(cd bindings/go && go build -tags nats_server_release -o "$out/go-bench" ./bench) && "$out/go-bench" -runs "$runs" >>"$results"
 
 python3 - "$results" "$NATS_SERVER_BIN" <<'PY'
 import json, subprocess, sys, os
@@ -52,11 +62,11 @@ names = {"plain": "plain server", "jetstream": "JetStream server", "restart": "r
          "cluster": "3-node JetStream cluster", "20": "20 servers at once"}
 langs = ["bare", "rust", "c", "python", "go"]
 by = {(r["bench"], r["case"]): r for r in rows}
-print(f"{version}, {os.cpu_count()} cores; median ms (p90), ratio of medians to bare\n")
+print(f"{version}, {os.cpu_count()} cores; median ms (p90), ratio of medians to the bare server measured next to")
+print("each language's run (the bare column: the one next to Rust)\n")
 print("| case | " + " | ".join(langs) + " |")
 print("|---" * (len(langs) + 1) + "|")
 for case in cases:
-    bare = by.get(("bare", case))
     cells = []
     for lang in langs:
         r = by.get((lang, case))
@@ -65,6 +75,8 @@ for case in cases:
             continue
         ms = r["ms"]
         cell = f"{ms['median']:.1f} ({ms['p90']:.1f})"
+        # The baseline taken next to this language's run (Rust alternates with its own).
+        bare = by.get((f"bare_{lang}", case)) or by.get(("bare", case))
         if bare and lang != "bare":
             cell += f" **{ms['median'] / bare['ms']['median']:.2f}x**"
         cells.append(cell)

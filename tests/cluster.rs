@@ -19,20 +19,6 @@ fn js_cluster(nodes: usize) -> Cluster {
     run(ClusterOptions::new().nodes(nodes).jetstream(true))
 }
 
-async fn connect_all(cluster: &Cluster) -> async_nats::Client {
-    async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .connect(
-            cluster
-                .client_urls()
-                .iter()
-                .map(|u| u.parse::<async_nats::ServerAddr>().unwrap())
-                .collect::<Vec<_>>(),
-        )
-        .await
-        .unwrap()
-}
-
 fn replicated(name: &str, replicas: usize) -> stream::Config {
     stream::Config {
         name: name.into(),

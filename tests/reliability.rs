@@ -2,11 +2,14 @@
 //! under a client's steady load. The tests of this file run one at a time (they count process-wide resources).
 //! `RELIABILITY_SCALE=5 cargo test --release --test reliability` runs them five times bigger.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
+use common::connect_all;
 use nats_server::{Cluster, ClusterOptions, Keep, Server, ServerOptions};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -169,16 +172,7 @@ async fn faults_under_load() {
     opts.server.keep = Some(Keep::Never);
     opts.server.config = Some("lame_duck_grace_period: \"1s\"".into());
     let mut cluster = tokio::task::block_in_place(|| Cluster::run(&opts)).unwrap();
-    let client = async_nats::ConnectOptions::new()
-        .connect(
-            cluster
-                .client_urls()
-                .iter()
-                .map(|u| u.parse::<async_nats::ServerAddr>().unwrap())
-                .collect::<Vec<_>>(),
-        )
-        .await
-        .unwrap();
+    let client = connect_all(&cluster).await;
     let js = jetstream::new(client);
     let mut stream = js
         .create_stream(stream::Config {

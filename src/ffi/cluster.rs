@@ -312,11 +312,9 @@ pub unsafe extern "C" fn nats_cluster_mark_failed(
     cluster: *mut nats_cluster_t,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    guard(error, || {
-        handle(cluster)?.with(|c| {
-            c.mark_failed();
-            Ok(())
-        })
+    node_fault(cluster, error, |c| {
+        c.mark_failed();
+        Ok(())
     })
 }
 

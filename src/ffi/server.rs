@@ -358,11 +358,9 @@ pub unsafe extern "C" fn nats_server_mark_failed(
     server: *mut nats_server_t,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    guard(error, || {
-        handle(server)?.with(|s| {
-            s.mark_failed();
-            Ok(())
-        })
+    control(server, error, |s| {
+        s.mark_failed();
+        Ok(())
     })
 }
 

@@ -80,3 +80,17 @@ pub fn assert_nothing_left(pids: &[u32], dirs: &[PathBuf]) {
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temp dir")
 }
+
+/// A client connected to every node of a cluster (it fails over between them).
+pub async fn connect_all(cluster: &nats_server::Cluster) -> async_nats::Client {
+    let addrs: Vec<async_nats::ServerAddr> = cluster
+        .client_urls()
+        .iter()
+        .map(|u| u.parse().expect("a client URL"))
+        .collect();
+    async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(addrs)
+        .await
+        .expect("connect to the cluster")
+}

@@ -507,8 +507,14 @@ impl Server {
             )
             .stderr(output);
         let child = process::spawn(cmd).map_err(|e| {
+            let kind = match e.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    ErrorKind::BinaryNotFound
+                }
+                _ => ErrorKind::Io,
+            };
             Error::new(
-                ErrorKind::BinaryNotFound,
+                kind,
                 format!("could not run {}: {e}", self.binary.display()),
             )
         })?;

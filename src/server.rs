@@ -100,7 +100,7 @@ impl Server {
             let _ = exited.wait();
         }
         self.paused = false;
-        self.spawn_and_wait()
+        self.spawn_on_kept_ports()
     }
 
     /// Stops the server gracefully (SIGTERM; SIGKILL after 10 s) and reaps it. Stopping a stopped server is a
@@ -143,7 +143,7 @@ impl Server {
     /// Stops the server (gracefully) and starts it again on the same ports with the same store.
     pub fn try_restart(&mut self) -> Result<()> {
         self.stop()?;
-        self.spawn_and_wait()
+        self.spawn_on_kept_ports()
     }
 
     /// Freezes the process (SIGSTOP): it keeps its sockets but answers nothing, like a hung server.
@@ -482,6 +482,24 @@ impl Server {
             .map_err(|e| Error::io(format!("signalling nats-server (pid {pid}) to {what}"), e))
     }
 
+    /// Starts again on the ports of the first start. Dynamic ports come from the kernel's ephemeral range, so
+    /// while the server is down a short-lived outgoing connection (a monitoring poll, a client connecting
+    /// elsewhere) can hold one as its local port for a moment: a busy port is retried for up to 2 s before the
+    /// start fails with [`ErrorKind::PortInUse`].
+    fn spawn_on_kept_ports(&mut self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match self.spawn_and_wait() {
+                Err(e) if e.kind() == ErrorKind::PortInUse && Instant::now() + pause < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(250));
+                }
+                done => return done,
+            }
+        }
+    }
+
     /// Writes the generated config, spawns the process and waits until it is ready or has failed.
     fn spawn_and_wait(&mut self) -> Result<()> {
         let started = Instant::now();
@@ -506,7 +524,7 @@ impl Server {
                     .map_err(|e| Error::io("duplicating a file handle", e))?,
             )
             .stderr(output);
-        let child = process::spawn(cmd).map_err(|e| {
+        let child = process::spawn(cmd, self.dir.path()).map_err(|e| {
             let kind = match e.kind() {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
                     ErrorKind::BinaryNotFound

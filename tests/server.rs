@@ -461,3 +461,30 @@ fn the_harness_is_never_left_counted_as_a_client() {
         server.wait_exit(Duration::from_secs(5)).unwrap();
     }
 }
+
+#[test]
+fn a_restart_waits_out_a_moment_when_its_port_is_briefly_taken() {
+    let mut server = run(ServerOptions::new());
+    let port = server.client_port();
+    server.stop().unwrap();
+    // While the server is down, something else holds its (ephemeral-range) port for a moment.
+    let occupant = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        drop(occupant);
+    });
+    server.start().unwrap();
+    release.join().unwrap();
+    assert_eq!(
+        server.client_port(),
+        port,
+        "the same port, once it was free again"
+    );
+
+    // Held for good: the restart gives up with the server's words and says why.
+    server.stop().unwrap();
+    let _occupant = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let err = server.start().unwrap_err();
+    assert_eq!(err.kind(), nats_server::ErrorKind::PortInUse);
+    assert!(err.message().contains("taken meanwhile"), "{err}");
+}

@@ -32,8 +32,8 @@ func TestLeakedServerIsFreedByTheCleanup(t *testing.T) {
 	})
 }
 
-// The test process dies by SIGKILL, with no chance to clean up: its servers die with it. (The library spawns
-// every server from one long-lived thread of its own, so Go moving goroutines between threads does not matter.)
+// The test process dies by SIGKILL, with no chance to clean up: its servers die with it. (The library's watchdog
+// watches the process, not a thread, so Go moving goroutines between threads does not matter.)
 func TestServersDieWithTheTestProcess(t *testing.T) {
 	t.Parallel()
 	if os.Getenv("NATSSERVER_ORPHAN_CHILD") == "1" {
@@ -64,7 +64,7 @@ func TestServersDieWithTheTestProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	// A second is the promise: the kernel delivers PR_SET_PDEATHSIG at once.
+	// A second is the promise: the kernel closes the dead process's end of the watchdog's socket at once.
 	eventually(t, time.Second, fmt.Sprintf("servers %v outlived their SIGKILLed test process by a second", pids), func() bool {
 		return !alive(pids[0]) && !alive(pids[1])
 	})

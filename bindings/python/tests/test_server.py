@@ -14,7 +14,7 @@ import nats.errors
 import pytest
 
 import nats_server_harness as h
-from nats_server_harness import Server
+from nats_server_harness import Keep, Server
 
 from conftest import eventually, pid_alive, run
 
@@ -299,6 +299,21 @@ def test_set_keep_always_keeps_the_directory() -> None:
         assert (directory / "kept").exists()
     finally:
         shutil.rmtree(directory)
+
+
+@pytest.mark.parametrize(
+    ("keep", "mark", "kept"), [("on-failure", True, True), ("on-failure", False, False), ("never", True, False)]
+)
+def test_mark_failed_keeps_the_directory_under_on_failure(keep: Keep, mark: bool, kept: bool) -> None:
+    s = Server(keep=keep)
+    directory = s.dir
+    if mark:
+        s.mark_failed()
+    s.close()
+    try:
+        assert directory.exists() == kept
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_garbage_collected_server_is_cleaned_up() -> None:

@@ -70,6 +70,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_reload": (c_int, [_HANDLE, _ERR]),
     "nats_server_wait_exit": (c_int, [_HANDLE, c_uint64, POINTER(c_int32), _ERR]),
     "nats_server_set_keep": (c_int, [_HANDLE, c_int32, _ERR]),
+    "nats_server_mark_failed": (c_int, [_HANDLE, _ERR]),
     # server: queries
     "nats_server_is_running": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
     "nats_server_is_paused": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
@@ -112,6 +113,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_cluster_lame_duck_node": (c_int, [_HANDLE, c_size_t, _ERR]),
     "nats_cluster_rolling_restart": (c_int, [_HANDLE, _ERR]),
     "nats_cluster_set_keep": (c_int, [_HANDLE, c_int32, _ERR]),
+    "nats_cluster_mark_failed": (c_int, [_HANDLE, _ERR]),
     "nats_cluster_wait_ready": (c_int, [_HANDLE, c_uint64, _ERR]),
     "nats_cluster_wait_for_leader": (c_int, [_HANDLE, c_uint64, POINTER(c_size_t), _ERR]),
     "nats_cluster_meta_leader": (c_int, [_HANDLE, POINTER(c_size_t), _ERR]),

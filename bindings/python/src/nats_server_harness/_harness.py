@@ -224,6 +224,11 @@ class Server:
         value = keep_value(keep)
         self._call("nats_server_set_keep", value)
 
+    def mark_failed(self) -> None:
+        """Records that the test using the server failed: under the ``"on-failure"`` keep policy its directory is
+        then kept when it is closed (the pytest plugin handles this for its own fixtures)."""
+        self._call("nats_server_mark_failed")
+
     # ----- queries ----------------------------------------------------------------------------------------------
 
     def is_running(self) -> bool:
@@ -555,3 +560,7 @@ class Cluster:
         """Sets the keep policy of every node: ``"never"``, ``"on-failure"`` or ``"always"``."""
         value = keep_value(keep)
         self._with(lambda h: _ffi.call("nats_cluster_set_keep", h, value))
+
+    def mark_failed(self) -> None:
+        """Records that the test using the cluster failed, for every node (see :meth:`Server.mark_failed`)."""
+        self._with(lambda h: _ffi.call("nats_cluster_mark_failed", h))

@@ -8,8 +8,9 @@
 #   scripts/bench.sh             # 30 runs per single-server case (clusters and parallel starts: fewer)
 #   BENCH_RUNS=60 scripts/bench.sh
 #
-# Everything links the release build of the library. The Rust run alternates bare and harness starts; C, Python
-# and Go each run right after a bare baseline of their own, against which their ratios are computed.
+# Everything links the release build of the library. The Rust run alternates bare and harness starts, and so do
+# the Python and Go benches for a plain and a JetStream server (bare starts made from their own process); every
+# other figure of C, Python and Go is compared with a bare baseline taken right before that language ran.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -76,7 +77,8 @@ for case in cases:
         ms = r["ms"]
         cell = f"{ms['median']:.1f} ({ms['p90']:.1f})"
         # The baseline taken next to this language's run (Rust alternates with its own).
-        bare = by.get((f"bare_{lang}", case)) or by.get(("bare", case))
+        # Python and Go alternate bare starts with their own (bare_inline_*), the most direct comparison.
+        bare = by.get((f"bare_inline_{lang}", case)) or by.get((f"bare_{lang}", case)) or by.get(("bare", case))
         if bare and lang != "bare":
             cell += f" **{ms['median'] / bare['ms']['median']:.2f}x**"
         cells.append(cell)

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import signal
 import statistics
+import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -43,9 +48,43 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - start) * 1000, result
 
 
-def bench_start(runs: int, **options: Any) -> list[float]:
+def bare_start(binary: str, extra: list[str]) -> float:
+    """The bare server started as a careful Python script would: dynamic ports, a private ports file directory
+    polled like the harness polls (50 µs growing to 0.5 ms). Returns the time to its ports file."""
+    directory = tempfile.mkdtemp(prefix="bare-")
+    args = [binary, "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "--ports_file_dir", directory]
+    args += ["--store_dir", os.path.join(directory, "js"), "-l", os.path.join(directory, "log"), *extra]
+    start = time.perf_counter()
+    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    suffix, pause = f"_{child.pid}.ports", 0.00005
+    try:
+        while True:
+            names = [n for n in os.listdir(directory) if n.endswith(suffix)]
+            if names:
+                try:
+                    with open(os.path.join(directory, names[0])) as f:
+                        if json.load(f).get("nats"):
+                            return (time.perf_counter() - start) * 1000
+                except ValueError:
+                    pass  # written non-atomically: read again
+            if child.poll() is not None:
+                raise RuntimeError(f"the bare nats-server exited with {child.returncode}")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.0005)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def bench_start(runs: int, bare: list[float] | None = None, **options: Any) -> list[float]:
+    """Times ``Server(**options)``; with ``bare``, alternates with a bare start and collects those too."""
+    binary = os.environ.get("NATS_SERVER_BIN") or shutil.which("nats-server") or "nats-server"
+    extra = ["-js"] if options.get("jetstream") else []
     samples = []
     for _ in range(runs):
+        if bare is not None:
+            bare.append(bare_start(binary, extra))
         ms, server = timed(lambda: Server(**options))
         server.close()
         samples.append(ms)
@@ -90,9 +129,11 @@ def main() -> None:
 
     load_library()  # not timed: loading the library happens once per process
     Server().close()  # warm-up: the binary's version probe and the first directory sweep happen once per process
+    # The single-server cases alternate with bare starts made from this process: "bare_inline_python" lines.
+    bare: dict[str, list[float]] = {"plain": [], "jetstream": []}
     cases: list[tuple[str, Callable[[], list[float]]]] = [
-        ("plain", lambda: bench_start(runs)),
-        ("jetstream", lambda: bench_start(runs, jetstream=True)),
+        ("plain", lambda: bench_start(runs, bare["plain"])),
+        ("jetstream", lambda: bench_start(runs, bare["jetstream"], jetstream=True)),
         ("restart", lambda: bench_restart(runs)),
         ("cluster", lambda: bench_cluster(max(runs // 3, 3))),
         ("20", lambda: bench_parallel(max(runs // 6, 3))),
@@ -100,6 +141,9 @@ def main() -> None:
     for case, run in cases:
         samples = run()
         print(json.dumps({"bench": "python", "case": case, "runs": len(samples), "ms": summary(samples)}), flush=True)
+        if bare.get(case):
+            line = {"bench": "bare_inline_python", "case": case, "runs": len(bare[case]), "ms": summary(bare[case])}
+            print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,13 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -33,10 +36,18 @@ func main() {
 	for _, c := range strings.Split(*cases, ",") {
 		var ms []float64
 		switch strings.TrimSpace(c) {
-		case "plain":
-			ms = measure(*runs, func() float64 { return runOnce(plain) })
-		case "jetstream":
-			ms = measure(*runs, func() float64 { return runOnce(js) })
+		case "plain", "jetstream":
+			opts, extra := plain, []string(nil)
+			if strings.TrimSpace(c) == "jetstream" {
+				opts, extra = js, []string{"-js"}
+			}
+			// Alternates with bare starts made from this process: "bare_inline_go" lines.
+			var bare []float64
+			ms = measure(*runs, func() float64 {
+				bare = append(bare, bareStart(extra))
+				return runOnce(opts)
+			})
+			fmt.Println(strings.Replace(report(strings.TrimSpace(c), bare[1:]), `"bench": "go"`, `"bench": "bare_inline_go"`, 1))
 		case "restart":
 			s, err := natsserver.Run(js)
 			if err != nil {
@@ -64,6 +75,44 @@ func main() {
 			os.Exit(2)
 		}
 		fmt.Println(report(strings.TrimSpace(c), ms))
+	}
+}
+
+// bareStart starts nats-server by hand as a careful Go program would (dynamic ports, a private ports file
+// directory polled like the harness polls: 50 µs growing to 0.5 ms) and returns the time to its ports file.
+func bareStart(extra []string) float64 {
+	bin := os.Getenv("NATS_SERVER_BIN")
+	if bin == "" {
+		bin = "nats-server"
+	}
+	dir, err := os.MkdirTemp("", "bare-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	args := append([]string{"-a", "127.0.0.1", "-p", "-1", "-m", "-1", "--ports_file_dir", dir,
+		"--store_dir", filepath.Join(dir, "js"), "-l", filepath.Join(dir, "log")}, extra...)
+	start := time.Now()
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	suffix := fmt.Sprintf("_%d.ports", cmd.Process.Pid)
+	for pause := 50 * time.Microsecond; ; pause = min(pause*2, 500*time.Microsecond) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), suffix) {
+				var ports struct{ Nats []string }
+				if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && json.Unmarshal(b, &ports) == nil && len(ports.Nats) > 0 {
+					return float64(time.Since(start).Nanoseconds()) / 1e6
+				}
+			}
+		}
+		if time.Since(start) > 10*time.Second {
+			log.Fatal("the bare nats-server wrote no ports file in 10 s")
+		}
+		time.Sleep(pause)
 	}
 }
 

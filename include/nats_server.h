@@ -328,6 +328,16 @@ nats_server_status nats_server_is_running(const nats_server_t *server, bool *out
 nats_server_status nats_server_is_paused(const nats_server_t *server, bool *out, char **error);
 
 /**
+ * Whether clients must use TLS (from the server's INFO).
+ */
+nats_server_status nats_server_tls_required(const nats_server_t *server, bool *out, char **error);
+
+/**
+ * The process id of the latest start, also after the server stopped (to find its traces); 0 before any start.
+ */
+nats_server_status nats_server_last_pid(const nats_server_t *server, uint32_t *out, char **error);
+
+/**
  * The process id. `NATS_SERVER_NOT_RUNNING` when it is stopped.
  */
 nats_server_status nats_server_pid(const nats_server_t *server, uint32_t *out, char **error);
@@ -436,6 +446,18 @@ nats_server_status nats_server_server_id(const nats_server_t *server, char **out
  * Free `*out` with `nats_server_string_free`.
  */
 nats_server_status nats_server_server_version(const nats_server_t *server, char **out, char **error);
+
+/**
+ * The nats-server binary the server runs (after the lookup: option, `NATS_SERVER_BIN`, `PATH`). Free `*out`
+ * with `nats_server_string_free`.
+ */
+nats_server_status nats_server_binary(const nats_server_t *server, char **out, char **error);
+
+/**
+ * The options the server was started with, as one JSON document of the shared schema (defaults filled in).
+ * Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_options_json(const nats_server_t *server, char **out, char **error);
 
 /**
  * The INFO the server sent when it became ready, as JSON text. Free `*out` with `nats_server_string_free`.

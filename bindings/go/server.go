@@ -270,6 +270,35 @@ func (s *Server) PID() (int, error) {
 	return int(out), err
 }
 
+// LastPID is the process id of the latest start, also after Stop or Kill (to find its traces).
+func (s *Server) LastPID() (int, error) {
+	var out C.uint32_t
+	err := s.call("LastPID", func(h *C.nats_server_t, e **C.char) C.nats_server_status { return C.nats_server_last_pid(h, &out, e) })
+	return int(out), err
+}
+
+// TLSRequired reports whether clients must use TLS.
+func (s *Server) TLSRequired() (bool, error) {
+	var out C.bool
+	err := s.call("TLSRequired", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_tls_required(h, &out, e)
+	})
+	return bool(out), err
+}
+
+// Binary is the nats-server binary the server runs (after the lookup: option, $NATS_SERVER_BIN, PATH).
+func (s *Server) Binary() (string, error) {
+	return s.str("Binary", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status { return C.nats_server_binary(h, o, e) })
+}
+
+// OptionsJSON is the options the server was started with, defaults filled in, as one JSON document of the
+// shared schema.
+func (s *Server) OptionsJSON() (string, error) {
+	return s.str("OptionsJSON", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
+		return C.nats_server_options_json(h, o, e)
+	})
+}
+
 // ClientURL is the URL clients connect to, "nats://localhost:PORT" ("tls://" when the server requires TLS).
 // It does not change across Stop, Restart and Kill.
 func (s *Server) ClientURL() string { return s.clientURL }

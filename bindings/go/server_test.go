@@ -266,6 +266,19 @@ func TestQueriesAndListeners(t *testing.T) {
 			t.Fatalf("%s port %d, %v", name, port, err)
 		}
 	}
+	if bin, err := s.Binary(); err != nil || !strings.Contains(filepath.Base(bin), "nats-server") {
+		t.Fatalf("binary %q, %v", bin, err)
+	}
+	if opts, err := s.OptionsJSON(); err != nil || !strings.Contains(opts, `"name":"q1"`) || !strings.Contains(opts, `"monitoring":true`) {
+		t.Fatalf("options %s, %v", opts, err)
+	}
+	if tls, err := s.TLSRequired(); err != nil || tls {
+		t.Fatalf("tls required %v, %v", tls, err)
+	}
+	pid, _ := s.PID()
+	if last, err := s.LastPID(); err != nil || last != pid || pid == 0 {
+		t.Fatalf("last pid %d (pid %d), %v", last, pid, err)
+	}
 	url, err := s.ClientURLWith("alice", "p@ss word")
 	if err != nil {
 		t.Fatal(err)

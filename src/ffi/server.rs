@@ -394,6 +394,34 @@ pub unsafe extern "C" fn nats_server_is_paused(
     })
 }
 
+/// Whether clients must use TLS (from the server's INFO).
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_tls_required(
+    server: *const nats_server_t,
+    out: *mut bool,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let out = out_arg(out, "out")?;
+        *out = handle(server)?.with(|s| Ok(s.tls_required()))?;
+        Ok(())
+    })
+}
+
+/// The process id of the latest start, also after the server stopped (to find its traces); 0 before any start.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_last_pid(
+    server: *const nats_server_t,
+    out: *mut u32,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let out = out_arg(out, "out")?;
+        *out = handle(server)?.with(|s| Ok(s.client_pid() as u32))?;
+        Ok(())
+    })
+}
+
 /// The process id. `NATS_SERVER_NOT_RUNNING` when it is stopped.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_pid(
@@ -621,6 +649,28 @@ pub unsafe extern "C" fn nats_server_server_version(
             )
         })
     })
+}
+
+/// The nats-server binary the server runs (after the lookup: option, `NATS_SERVER_BIN`, `PATH`). Free `*out`
+/// with `nats_server_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_binary(
+    server: *const nats_server_t,
+    out: *mut *mut c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    path_query(server, out, error, |s| s.binary().to_path_buf())
+}
+
+/// The options the server was started with, as one JSON document of the shared schema (defaults filled in).
+/// Free `*out` with `nats_server_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_options_json(
+    server: *const nats_server_t,
+    out: *mut *mut c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    string_query(server, out, error, |s| Ok(s.options().to_json()))
 }
 
 /// The INFO the server sent when it became ready, as JSON text. Free `*out` with `nats_server_string_free`.

@@ -449,6 +449,38 @@ static void test_keep_policy(void) {
     nats_server_string_free(dir);
 }
 
+/* The binary used, the options in force, the last pid after a stop, TLS. */
+static void test_binary_options_last_pid_tls(void) {
+    nats_server_t *server = NULL;
+    char *binary = NULL, *options = NULL;
+    uint32_t pid = 0, last = 0;
+    bool tls = true;
+    REQUIRE_OK(nats_server_start("{\"jetstream\": true, \"name\": \"queried\"}", &server, &err));
+    EXPECT_OK(nats_server_binary(server, &binary, &err));
+    const char *wanted = getenv("NATS_SERVER_BIN");
+    if (binary && wanted && *wanted) CHECK(strcmp(binary, wanted) == 0);
+    CHECK(binary != NULL && strstr(binary, "nats-server") != NULL);
+    EXPECT_OK(nats_server_options_json(server, &options, &err));
+    CHECK_STR_CONTAINS(options, "\"jetstream\":true");
+    CHECK_STR_CONTAINS(options, "\"name\":\"queried\"");
+    CHECK_STR_CONTAINS(options, "\"monitoring\":true"); /* defaults are filled in */
+    EXPECT_OK(nats_server_tls_required(server, &tls, &err));
+    CHECK(!tls);
+    EXPECT_OK(nats_server_pid(server, &pid, &err));
+    EXPECT_OK(nats_server_last_pid(server, &last, &err));
+    CHECK(pid != 0 && last == pid);
+    EXPECT_OK(nats_server_stop(server, &err));
+    EXPECT_STATUS(NATS_SERVER_NOT_RUNNING, nats_server_pid(server, &pid, &err));
+    EXPECT_OK(nats_server_last_pid(server, &last, &err));
+    CHECK(last != 0); /* still the stopped process's pid, to find its traces */
+    nats_server_string_free(binary);
+    nats_server_string_free(options);
+    char *none = NULL;
+    EXPECT_STATUS(NATS_SERVER_NULL_ARGUMENT, nats_server_binary(NULL, &none, &err));
+    CHECK(none == NULL);
+    EXPECT_OK(nats_server_free(server));
+}
+
 /* Under on-failure, a test that marks its server failed keeps the directory; an unmarked one or a never policy
  * does not. */
 static void test_mark_failed(void) {
@@ -485,6 +517,7 @@ int main(void) {
     RUN(test_one_handle_shared_between_threads);
     RUN(test_keep_policy);
     RUN(test_mark_failed);
+    RUN(test_binary_options_last_pid_tls);
     nats_CloseAndWait(0); /* frees the C client's global state, for valgrind */
     return summary();
 }

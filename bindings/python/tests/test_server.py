@@ -75,6 +75,22 @@ def test_queries(nats_server: Server) -> None:
     assert s.index is None
     assert not s.closed
     assert repr(s) == f"<Server {s.client_url} pid={s.pid()}>"
+    assert not s.tls_required
+    assert s.binary.name.startswith("nats-server")
+    if os.environ.get("NATS_SERVER_BIN"):
+        assert s.binary == Path(os.environ["NATS_SERVER_BIN"])
+    assert s.options["monitoring"] is True  # defaults filled in
+    assert s.last_pid() == pid
+
+
+def test_last_pid_outlives_a_stop() -> None:
+    with Server(jetstream=True, name="traced") as s:
+        pid = s.pid()
+        assert s.options["jetstream"] is True
+        assert s.options["name"] == "traced"
+        s.stop()
+        assert s.pid() is None
+        assert s.last_pid() == pid
 
 
 def test_library_and_abi() -> None:

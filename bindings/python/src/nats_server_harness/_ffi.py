@@ -75,6 +75,8 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_is_running": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
     "nats_server_is_paused": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
     "nats_server_pid": (c_int, [_HANDLE, POINTER(c_uint32), _ERR]),
+    "nats_server_last_pid": (c_int, [_HANDLE, POINTER(c_uint32), _ERR]),
+    "nats_server_tls_required": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
     "nats_server_client_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_client_url_with": (c_int, [_HANDLE, c_char_p, c_char_p, _CHAR_PP, _ERR]),
@@ -93,6 +95,8 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_server_id": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_server_version": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_info": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_binary": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_options_json": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_monitor": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
     "nats_server_monitor_status": (c_int, [_HANDLE, c_char_p, POINTER(c_uint16), _CHAR_PP, _ERR]),
     # cluster

@@ -246,6 +246,26 @@ class Server:
         except NotRunning:
             return None
 
+    def last_pid(self) -> int:
+        """The process id of the latest start, also after a stop (to find its traces)."""
+        return int(self._out("nats_server_last_pid", c_uint32))
+
+    @property
+    def tls_required(self) -> bool:
+        """Whether clients must use TLS."""
+        return bool(self._out("nats_server_tls_required", c_bool))
+
+    @property
+    def binary(self) -> Path:
+        """The nats-server binary it runs (after the lookup: option, ``NATS_SERVER_BIN``, ``PATH``)."""
+        return self._with(lambda h: _ffi.out_path("nats_server_binary", h))
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options it was started with, defaults filled in (the shared schema), parsed."""
+        options: dict[str, Any] = json.loads(self._string("nats_server_options_json"))
+        return options
+
     @property
     def client_url(self) -> str:
         """``nats://localhost:PORT`` (``tls://`` when the server requires TLS); known while stopped too."""

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::boundary::{
     bad_handle, bytes_to_c_string, guard, lock, millis, opt_out_arg, opt_str_arg, out_arg, str_arg,
-    to_c_string,
+    to_c_string, OutValue,
 };
 use super::status::{nats_server_status, FfiError, FfiResult};
 use crate::cluster::Cluster;
@@ -138,6 +138,20 @@ unsafe fn port_query(
         *out = handle(server)?
             .with(|s| Ok(f(s)))?
             .ok_or_else(|| no_listener(what))?;
+        Ok(())
+    })
+}
+
+/// Runs a query that answers a plain value (a flag, a pid).
+unsafe fn value_query<T: OutValue>(
+    server: *const nats_server_t,
+    out: *mut T,
+    error: *mut *mut c_char,
+    f: impl FnOnce(&Server) -> T,
+) -> nats_server_status {
+    guard(error, || {
+        let out = out_arg(out, "out")?;
+        *out = handle(server)?.with(|s| Ok(f(s)))?;
         Ok(())
     })
 }
@@ -373,11 +387,7 @@ pub unsafe extern "C" fn nats_server_is_running(
     out: *mut bool,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    guard(error, || {
-        let out = out_arg(out, "out")?;
-        *out = handle(server)?.with(|s| Ok(s.is_running()))?;
-        Ok(())
-    })
+    value_query(server, out, error, |s| s.is_running())
 }
 
 /// Whether the process is paused by `nats_server_pause`.
@@ -387,11 +397,7 @@ pub unsafe extern "C" fn nats_server_is_paused(
     out: *mut bool,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    guard(error, || {
-        let out = out_arg(out, "out")?;
-        *out = handle(server)?.with(|s| Ok(s.is_paused()))?;
-        Ok(())
-    })
+    value_query(server, out, error, |s| s.is_paused())
 }
 
 /// Whether clients must use TLS (from the server's INFO).
@@ -401,11 +407,7 @@ pub unsafe extern "C" fn nats_server_tls_required(
     out: *mut bool,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    guard(error, || {
-        let out = out_arg(out, "out")?;
-        *out = handle(server)?.with(|s| Ok(s.tls_required()))?;
-        Ok(())
-    })
+    value_query(server, out, error, |s| s.tls_required())
 }
 
 /// The process id of the latest start, also after the server stopped (to find its traces); 0 before any start.
@@ -415,11 +417,7 @@ pub unsafe extern "C" fn nats_server_last_pid(
     out: *mut u32,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    guard(error, || {
-        let out = out_arg(out, "out")?;
-        *out = handle(server)?.with(|s| Ok(s.client_pid() as u32))?;
-        Ok(())
-    })
+    value_query(server, out, error, |s| s.client_pid() as u32)
 }
 
 /// The process id. `NATS_SERVER_NOT_RUNNING` when it is stopped.

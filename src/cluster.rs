@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{ClusterListener, ClusterOptions};
-use crate::ready::Backoff;
+use crate::ready::{dial_host, url_host, Backoff};
 use crate::server::Server;
 
 /// A cluster of real servers. `servers[i]` is node `i` (0-based); dropping the cluster stops them all.
@@ -423,18 +423,6 @@ fn bad_index(i: usize, len: usize) -> Error {
         ErrorKind::InvalidOptions,
         format!("node index {i} is out of range: the cluster has {len} nodes (0-based)"),
     )
-}
-
-fn dial_host(host: &str) -> &str {
-    crate::ready::dial_host(host)
-}
-
-fn url_host(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
 }
 
 /// A TCP port bound but never listening: connections to it are refused, and no one else can take it while the

@@ -117,6 +117,15 @@ pub fn dial_host(host: &str) -> &str {
     }
 }
 
+/// A host as it appears in a URL: IPv6 addresses in brackets.
+pub fn url_host(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
 /// Connects to a client port and reads the server's `INFO` line (sent before any TLS handshake).
 pub fn read_info(host: &str, port: u16, timeout: Duration) -> std::io::Result<Value> {
     let host = dial_host(host)

@@ -18,7 +18,7 @@ use crate::binary::{self, Version};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{Keep, ServerOptions};
 use crate::process;
-use crate::ready::{self, NotReady, PortsFile};
+use crate::ready::{self, url_host, NotReady, PortsFile};
 use crate::workdir::WorkDir;
 
 const CONFIG_FILE: &str = "server.conf";
@@ -264,27 +264,27 @@ impl Server {
         format!(
             "{}://{}:{}",
             self.scheme(),
-            url_host(ready::dial_host(&self.opts.host)),
+            self.dial_host(),
             self.ports.client
         )
     }
 
     /// The monitoring base URL, e.g. `http://127.0.0.1:8222`, when monitoring is on.
     pub fn monitoring_url(&self) -> Option<String> {
-        let host = url_host(ready::dial_host(&self.opts.host));
+        let host = self.dial_host();
         self.ports.monitoring.map(|p| format!("http://{host}:{p}"))
     }
 
     /// The websocket URL, e.g. `ws://127.0.0.1:8080`, when websocket is on.
     pub fn websocket_url(&self) -> Option<String> {
-        let host = url_host(ready::dial_host(&self.opts.host));
+        let host = self.dial_host();
         self.ports.websocket.map(|p| format!("ws://{host}:{p}"))
     }
 
     /// The route URL other servers use to join this one, e.g. `nats://127.0.0.1:6222`, when it has a cluster
     /// listener.
     pub fn cluster_url(&self) -> Option<String> {
-        let host = url_host(ready::dial_host(&self.opts.host));
+        let host = self.dial_host();
         self.ports.cluster.map(|p| format!("nats://{host}:{p}"))
     }
 
@@ -463,10 +463,15 @@ impl Server {
         }
     }
 
+    /// The listen host as a URL host to dial (a wildcard host is dialled on loopback).
+    fn dial_host(&self) -> String {
+        url_host(ready::dial_host(&self.opts.host))
+    }
+
     fn url_host_for_clients(&self) -> String {
         match self.opts.host.as_str() {
             "127.0.0.1" | "0.0.0.0" | "localhost" | "" => "localhost".to_string(),
-            other => url_host(ready::dial_host(other)),
+            _ => self.dial_host(),
         }
     }
 
@@ -811,14 +816,6 @@ fn mask_secrets(args: Vec<String>) -> impl Iterator<Item = String> {
         hide_next = arg == "--pass" || arg == "--auth";
         shown
     })
-}
-
-fn url_host(host: &str) -> String {
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
 }
 
 fn nonzero(port: u16) -> Option<u16> {

@@ -11,9 +11,19 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import nats.errors
+import nats.js.errors
 import pytest
 
 T = TypeVar("T")
+
+#: What a JetStream request answers while a stream or the meta layer is electing a leader: retry, don't fail.
+JETSTREAM_NOT_YET = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+)
 
 HARNESS_ROOT = Path(tempfile.gettempdir()) / "nats-server-harness"
 

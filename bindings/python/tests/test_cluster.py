@@ -14,7 +14,7 @@ import nats_server_harness as h
 from nats_server_harness import Cluster
 from nats_server_harness.pytest_plugin import ClusterFactory
 
-from conftest import eventually, pid_alive, run
+from conftest import JETSTREAM_NOT_YET, eventually, pid_alive, run
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +33,7 @@ async def stream_messages(url: str | list[str], stream: str, timeout: float = 10
         while True:
             try:
                 return (await js.stream_info(stream)).state.messages
-            except (
-                nats.errors.TimeoutError,
-                nats.errors.NoRespondersError,
-                nats.js.errors.NoStreamResponseError,
-                nats.js.errors.ServiceUnavailableError,
-            ):
+            except JETSTREAM_NOT_YET:
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(0.05)

@@ -10,7 +10,7 @@ import nats.js.errors
 
 from nats_server_harness import Server
 
-from conftest import run
+from conftest import JETSTREAM_NOT_YET, run
 
 
 async def publish_until_acked(js: nats.js.JetStreamContext, subject: str, payload: bytes, timeout: float = 10) -> None:
@@ -20,12 +20,7 @@ async def publish_until_acked(js: nats.js.JetStreamContext, subject: str, payloa
         try:
             await js.publish(subject, payload, timeout=1)
             return
-        except (
-            nats.errors.TimeoutError,
-            nats.errors.NoRespondersError,
-            nats.js.errors.NoStreamResponseError,
-            nats.js.errors.ServiceUnavailableError,
-        ):
+        except JETSTREAM_NOT_YET:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.05)

@@ -7,9 +7,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-from conftest import eventually
+from conftest import eventually, pid_alive
 
 CHILD = textwrap.dedent(
     """
@@ -30,14 +29,6 @@ CHILD = textwrap.dedent(
 )
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
 def test_a_sigkilled_test_process_leaves_no_server_alive() -> None:
     child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
@@ -49,11 +40,11 @@ def test_a_sigkilled_test_process_leaves_no_server_alive() -> None:
             elif line.strip() == "READY":
                 break
         assert len(pids) == 4, f"the child reported {pids}"
-        assert all(alive(pid) for pid in pids), "servers must outlive the thread that started them"
+        assert all(pid_alive(pid) for pid in pids), "servers must outlive the thread that started them"
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         eventually(
-            lambda: not any(alive(pid) for pid in pids),
+            lambda: not any(pid_alive(pid) for pid in pids),
             timeout=1.0,
             what=f"servers {pids} to die within a second of their test process",
         )

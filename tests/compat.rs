@@ -64,10 +64,7 @@ async fn reconnect_after_restart() {
 
 #[test]
 fn run_server_with_an_explicit_port() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
+    let port = quiet_port();
     let server = nats_server::run_server_with_port("", Some(&port.to_string()));
     assert_eq!(server.client_port(), port);
     assert!(!nats_server::is_port_available(port as usize));
@@ -98,8 +95,10 @@ fn lame_duck_helper_makes_the_server_leave() {
 
 #[test]
 fn is_port_available_sees_a_bound_port() {
-    let holder = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
-    let port = holder.local_addr().unwrap().port() as usize;
+    // Outside the ephemeral range: once dropped, no concurrent test's dynamic port can take it.
+    let port = quiet_port();
+    let holder = std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
+    let port = port as usize;
     assert!(!nats_server::is_port_available(port));
     drop(holder);
     assert!(nats_server::is_port_available(port));

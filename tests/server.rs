@@ -464,10 +464,11 @@ fn the_harness_is_never_left_counted_as_a_client() {
 
 #[test]
 fn a_restart_waits_out_a_moment_when_its_port_is_briefly_taken() {
-    let mut server = run(ServerOptions::new());
+    // A port outside the ephemeral range, so only this test can take it while the server is down.
+    let mut server = run(ServerOptions::new().port(quiet_port()));
     let port = server.client_port();
     server.stop().unwrap();
-    // While the server is down, something else holds its (ephemeral-range) port for a moment.
+    // While the server is down, something else holds its port for a moment.
     let occupant = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let release = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(150));
@@ -486,5 +487,9 @@ fn a_restart_waits_out_a_moment_when_its_port_is_briefly_taken() {
     let _occupant = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let err = server.start().unwrap_err();
     assert_eq!(err.kind(), nats_server::ErrorKind::PortInUse);
-    assert!(err.message().contains("taken meanwhile"), "{err}");
+    assert!(err.message().contains(&port.to_string()), "{err}");
+    assert!(
+        err.message().contains("address already in use"),
+        "the server's words: {err}"
+    );
 }

@@ -52,6 +52,28 @@ pub fn pid_alive(pid: u32) -> bool {
     }
 }
 
+/// A port that is free now and outside the kernel's ephemeral range, so no dynamic port (a `-1` server, a client
+/// socket, another test's `bind(0)`) can take it while a test frees and reuses it. Ports made by `bind(0)` come from
+/// the ephemeral range and may be handed to a concurrent test the moment they are dropped.
+pub fn quiet_port() -> u16 {
+    let range =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let ephemeral_low: u16 = range
+        .split_whitespace()
+        .next()
+        .and_then(|low| low.parse().ok())
+        .unwrap_or(32768);
+    let high = ephemeral_low.clamp(11_000, 32768);
+    for _ in 0..1000 {
+        let port = fastrand::u16(10_000..high);
+        let free = |host: &str| std::net::TcpListener::bind((host, port)).is_ok();
+        if free("0.0.0.0") && free("127.0.0.1") {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range ({ephemeral_low})");
+}
+
 /// Waits up to `timeout` for `cond`; returns whether it became true.
 pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

@@ -16,6 +16,7 @@ use crate::options::Keep;
 /// The name of the folder under the system temp directory that holds every instance directory.
 pub const ROOT_NAME: &str = "nats-server-harness";
 const OWNER_FILE: &str = "owner";
+const OWNER_PENDING_FILE: &str = "owner.new";
 const KEPT_MARKER: &str = "kept";
 const SERVER_PID_FILE: &str = "server.pid";
 
@@ -42,12 +43,15 @@ impl WorkDir {
         SWEEP.call_once(|| {
             sweep_stale(&root());
         });
-        let root = root();
-        fs::create_dir_all(&root)
+        Self::create_in(&root(), keep)
+    }
+
+    fn create_in(root: &Path, keep: Keep) -> Result<WorkDir> {
+        fs::create_dir_all(root)
             .map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
         let dir = tempfile::Builder::new()
             .prefix(&format!("ns-{}-", std::process::id()))
-            .tempdir_in(&root)
+            .tempdir_in(root)
             .map_err(|e| Error::io(format!("creating a directory in {}", root.display()), e))?;
         let path = dir.keep();
         let owner = format!(
@@ -55,7 +59,10 @@ impl WorkDir {
             std::process::id(),
             process_start_time(std::process::id()).unwrap_or(0)
         );
-        fs::write(path.join(OWNER_FILE), owner)
+        // Written aside and renamed into place: another process's sweep must never read a half-written owner.
+        let pending = path.join(OWNER_PENDING_FILE);
+        fs::write(&pending, owner)
+            .and_then(|()| fs::rename(&pending, path.join(OWNER_FILE)))
             .map_err(|e| Error::io("writing the owner file", e))?;
         Ok(WorkDir {
             path,
@@ -166,11 +173,13 @@ pub fn sweep_stale(root: &Path) -> usize {
         if !dir.is_dir() || kept_recently(&dir) {
             continue;
         }
-        let Ok(owner) = fs::read_to_string(dir.join(OWNER_FILE)) else {
-            // Being created right now, or not ours: leave it.
-            continue;
+        let alive = match fs::read_to_string(dir.join(OWNER_FILE)) {
+            Ok(owner) => owner_alive(&owner),
+            // Being created right now (the owner file appears atomically), or its creator died before writing
+            // it: only a directory that has stayed ownerless for a while is judged by the pid in its name.
+            Err(_) => !ownerless_for_a_while(&dir) || name_pid_alive(&dir),
         };
-        if owner_alive(&owner) {
+        if alive {
             continue;
         }
         if let Some(pid) = fs::read_to_string(dir.join(SERVER_PID_FILE))
@@ -184,6 +193,27 @@ pub fn sweep_stale(root: &Path) -> usize {
         }
     }
     removed
+}
+
+/// How long a directory may lack its owner file before the sweep judges it by the pid in its name.
+const OWNERLESS_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn ownerless_for_a_while(dir: &Path) -> bool {
+    fs::metadata(dir)
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().is_ok_and(|age| age > OWNERLESS_GRACE))
+}
+
+/// Whether the process named in a directory name `ns-<pid>-XXXX` exists (true when the name has no pid: not
+/// ours to judge).
+fn name_pid_alive(dir: &Path) -> bool {
+    let pid = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("ns-"))
+        .and_then(|n| n.split('-').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    pid.is_none_or(|pid| process_start_time(pid).is_some())
 }
 
 /// How long a directory kept on purpose (a failed test's) stays before a sweep removes it.
@@ -247,6 +277,55 @@ mod tests {
         assert!(!old_kept.exists(), "kept a week ago: swept");
         assert!(live.exists());
         assert!(kept.exists());
+    }
+
+    #[test]
+    fn ownerless_directories_are_left_alone_until_their_named_creator_is_gone() {
+        let root = tempfile::tempdir().unwrap();
+        let fresh = root.path().join("ns-4194305-fresh");
+        let old_dead = root.path().join("ns-4194305-old");
+        let old_live = root.path().join(format!("ns-{}-old", std::process::id()));
+        for d in [&fresh, &old_dead, &old_live] {
+            fs::create_dir(d).unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - OWNERLESS_GRACE * 2;
+        for d in [&old_dead, &old_live] {
+            fs::File::open(d).unwrap().set_modified(long_ago).unwrap();
+        }
+        assert_eq!(sweep_stale(root.path()), 1);
+        assert!(fresh.exists(), "maybe being created right now");
+        assert!(!old_dead.exists());
+        assert!(old_live.exists());
+    }
+
+    #[test]
+    fn a_sweep_never_takes_a_directory_being_created() {
+        // Another process's sweep runs while this one creates directories: each must survive its creation.
+        use std::sync::atomic::{AtomicBool, Ordering};
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let root = tempfile::tempdir().unwrap();
+        let done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    sweep_stale(root.path());
+                }
+            });
+            // Stops the sweeper even when an assertion below fails.
+            let _stop = StopOnDrop(&done);
+            let mut dirs = Vec::new();
+            for _ in 0..300 {
+                let dir = WorkDir::create_in(root.path(), Keep::Never).unwrap();
+                assert!(dir.join(OWNER_FILE).exists(), "{}", dir.path().display());
+                dirs.push(dir);
+            }
+            assert!(dirs.iter().all(|d| d.path().exists()));
+        });
     }
 
     #[test]

@@ -38,7 +38,14 @@ impl Harness {
     fn line(&mut self) -> String {
         let mut line = String::new();
         self.stdout.read_line(&mut line).expect("read stdout");
-        assert!(!line.is_empty(), "nats-harness closed its stdout early");
+        if line.is_empty() {
+            let status = self.child.wait().expect("wait for nats-harness");
+            let mut stderr = String::new();
+            if let Some(mut err) = self.child.stderr.take() {
+                let _ = err.read_to_string(&mut stderr);
+            }
+            panic!("nats-harness closed its stdout early ({status}); it said:\n{stderr}");
+        }
         line.trim_end().to_string()
     }
 

@@ -328,9 +328,11 @@ nats_server_status nats_server_is_running(const nats_server_t *server, bool *out
 nats_server_status nats_server_is_paused(const nats_server_t *server, bool *out, char **error);
 
 /**
- * Whether clients must use TLS (from the server's INFO).
+ * Whether clients must use TLS (the scheme of the client URL in the server's ports file, which follows its INFO).
  */
-nats_server_status nats_server_tls_required(const nats_server_t *server, bool *out, char **error);
+nats_server_status nats_server_tls_required(const nats_server_t *server,
+                                            bool *out,
+                                            char **error);
 
 /**
  * The process id of the latest start, also after the server stopped (to find its traces); 0 before any start.
@@ -437,9 +439,12 @@ nats_server_status nats_server_log_path(const nats_server_t *server, char **out,
 nats_server_status nats_server_log_tail(const nats_server_t *server, size_t lines, char **out, char **error);
 
 /**
- * The server's id, from the INFO it sent when it became ready. Free `*out` with `nats_server_string_free`.
+ * The server's id, from its INFO (read on first use after each start, so a restart gives a new id).
+ * `NATS_SERVER_UNAVAILABLE` while the server is stopped or paused. Free `*out` with `nats_server_string_free`.
  */
-nats_server_status nats_server_server_id(const nats_server_t *server, char **out, char **error);
+nats_server_status nats_server_server_id(const nats_server_t *server,
+                                         char **out,
+                                         char **error);
 
 /**
  * The running server's own version, e.g. `2.15.1` (not this library's: see `nats_server_version`).
@@ -460,9 +465,12 @@ nats_server_status nats_server_binary(const nats_server_t *server, char **out, c
 nats_server_status nats_server_options_json(const nats_server_t *server, char **out, char **error);
 
 /**
- * The INFO the server sent when it became ready, as JSON text. Free `*out` with `nats_server_string_free`.
+ * The server's INFO as JSON text: read on first use after each start and kept until the next start.
+ * `NATS_SERVER_UNAVAILABLE` while the server is stopped or paused. Free `*out` with `nats_server_string_free`.
  */
-nats_server_status nats_server_info(const nats_server_t *server, char **out, char **error);
+nats_server_status nats_server_info(const nats_server_t *server,
+                                    char **out,
+                                    char **error);
 
 /**
  * GETs a monitoring endpoint (`"varz"`, `"/healthz"`, `"jsz?accounts=true"`) and returns its JSON text in `*out`

@@ -205,11 +205,11 @@ impl Cluster {
 
     // ----- readiness -----------------------------------------------------------------------------------------
 
-    /// Whether any node runs JetStream (from the INFO it sent at start).
+    /// Whether any node runs JetStream (by its options, else by its INFO: a config file may turn it on).
     pub fn jetstream(&self) -> bool {
         self.servers
             .iter()
-            .any(|s| s.info()["jetstream"].as_bool().unwrap_or(false))
+            .any(|s| s.options().jetstream || s.info()["jetstream"].as_bool().unwrap_or(false))
     }
 
     /// Waits until every running, unpaused node routes to every other one, and (with JetStream) they agree on a
@@ -279,23 +279,28 @@ impl Cluster {
 
     /// For each active node that does not yet route to every other active node, which peers it lacks.
     fn mesh_gaps(&self) -> Result<Vec<String>, String> {
-        let active: Vec<(usize, &Server)> = self.active().collect();
-        let mut gaps = Vec::new();
-        for (i, server) in &active {
+        // Each active node's own server id and the ids its routes lead to, from its /routez.
+        let mut views: Vec<(usize, String, HashSet<String>)> = Vec::new();
+        for (i, server) in self.active() {
             let routez = server.monitor("routez").map_err(|e| e.to_string())?;
-            let seen: HashSet<&str> = routez["routes"]
+            let own = routez["server_id"].as_str().unwrap_or_default().to_string();
+            let seen = routez["routes"]
                 .as_array()
                 .map(|routes| {
                     routes
                         .iter()
-                        .filter_map(|r| r["remote_id"].as_str())
+                        .filter_map(|r| r["remote_id"].as_str().map(str::to_string))
                         .collect()
                 })
                 .unwrap_or_default();
-            let lacking: Vec<String> = active
+            views.push((i, own, seen));
+        }
+        let mut gaps = Vec::new();
+        for (i, _, seen) in &views {
+            let lacking: Vec<String> = views
                 .iter()
-                .filter(|(j, peer)| j != i && !seen.contains(peer.server_id()))
-                .map(|(j, _)| format!("node {}", j + 1))
+                .filter(|(j, id, _)| j != i && !seen.contains(id))
+                .map(|(j, _, _)| format!("node {}", j + 1))
                 .collect();
             if !lacking.is_empty() {
                 gaps.push(format!(

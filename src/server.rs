@@ -8,6 +8,7 @@ use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -26,6 +27,8 @@ const LOG_FILE: &str = "nats-server.log";
 const OUTPUT_FILE: &str = "output.log";
 const PORTS_DIR: &str = "ports";
 const STORE_DIR: &str = "jetstream";
+/// How long [`Server::info`] waits for the server's INFO line.
+const INFO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long `stop()` waits for a graceful exit before it kills.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -50,7 +53,11 @@ pub struct Server {
     child: Option<Child>,
     last_pid: u32,
     ports: Ports,
-    info: Value,
+    /// Whether clients must use TLS: the ports file's client URL scheme (the server writes `tls://` exactly
+    /// when its INFO says `tls_required`).
+    tls_required: bool,
+    /// The INFO of the current start, read on first use (see [`Server::info`]); emptied at every start.
+    info: OnceLock<Value>,
     paused: bool,
     /// Where this start's output begins in the output and log files, so errors quote only this start.
     output_offset: u64,
@@ -65,7 +72,8 @@ impl Server {
         ServerOptions::new()
     }
 
-    /// Starts a server and returns once it accepts clients (its ports file is written and it sent its INFO).
+    /// Starts a server and returns once it accepts clients: its ports file is written, which the server does
+    /// only once JetStream (if on) is enabled and every listener is bound.
     pub fn run(opts: &ServerOptions) -> Result<Server> {
         opts.validate()?;
         let binary = binary::resolve(opts.binary.as_deref())?;
@@ -77,7 +85,8 @@ impl Server {
             child: None,
             last_pid: 0,
             ports: Ports::default(),
-            info: Value::Null,
+            tls_required: false,
+            info: OnceLock::new(),
             paused: false,
             output_offset: 0,
             log_offset: 0,
@@ -317,25 +326,41 @@ impl Server {
         text
     }
 
-    /// What the server said about itself in the INFO line it sent when it became ready: `server_id`,
-    /// `server_name`, `version`, `host`, `port`, `tls_required`, `max_payload`, `proto`, and `jetstream` (a bool).
+    /// What the server says about itself in the INFO line of its client port: `server_id`, `server_name`,
+    /// `version`, `host`, `port`, `tls_required`, `max_payload`, `proto`, and `jetstream` (a bool).
+    ///
+    /// Read on first use after each start (about 0.5 ms; starting does not wait for it) and kept until the next
+    /// start. `Value::Null` if it could not be read: the server was stopped or paused, or did not answer in 5 s.
     pub fn info(&self) -> &Value {
-        &self.info
+        static UNKNOWN: Value = Value::Null;
+        if let Some(info) = self.info.get() {
+            return info;
+        }
+        if !self.is_running() || self.paused {
+            return &UNKNOWN;
+        }
+        match self.fetch_info(INFO_TIMEOUT) {
+            Ok(info) => self.info.get_or_init(|| info),
+            Err(_) => &UNKNOWN,
+        }
     }
 
-    /// The server's id (from its INFO).
+    /// The server's id (from its INFO; empty while stopped or paused).
     pub fn server_id(&self) -> &str {
-        self.info["server_id"].as_str().unwrap_or_default()
+        self.info()["server_id"].as_str().unwrap_or_default()
     }
 
-    /// The server's own version (from its INFO).
+    /// The server's own version (from its INFO, else from `nats-server --version`).
     pub fn version(&self) -> Option<Version> {
-        self.info["version"].as_str().and_then(Version::parse)
+        self.info()["version"]
+            .as_str()
+            .and_then(Version::parse)
+            .or_else(|| binary::version(&self.binary).ok())
     }
 
     /// Whether clients must use TLS.
     pub fn tls_required(&self) -> bool {
-        self.info["tls_required"].as_bool().unwrap_or(false)
+        self.tls_required
     }
 
     /// GETs a monitoring endpoint (`"varz"`, `"/healthz"`, `"jsz?accounts=true"`) and returns its JSON.
@@ -509,6 +534,7 @@ impl Server {
     fn spawn_and_wait(&mut self) -> Result<()> {
         let started = Instant::now();
         let deadline = started + Duration::from_millis(self.opts.startup_timeout_ms);
+        self.info = OnceLock::new();
         self.write_config()?;
         let ports_dir = self.dir.join(PORTS_DIR);
         fs::create_dir_all(&ports_dir).map_err(|e| Error::io("creating the ports directory", e))?;
@@ -549,19 +575,6 @@ impl Server {
             Err(not_ready) => return Err(self.startup_failure(not_ready)),
         };
         self.record_ports(&ports);
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(100));
-        match self.fetch_info(left) {
-            Ok(info) => self.info = info,
-            Err(e) => {
-                let err = Error::new(
-                    ErrorKind::ServerExited,
-                    format!("nats-server wrote its ports file but does not answer: {e}"),
-                );
-                return Err(self.fail_start(err));
-            }
-        }
         Ok(())
     }
 
@@ -677,6 +690,10 @@ impl Server {
     }
 
     fn record_ports(&mut self, ports: &PortsFile) {
+        self.tls_required = ports
+            .nats
+            .first()
+            .is_some_and(|url| url.starts_with("tls://"));
         self.ports.client = PortsFile::port_of(&ports.nats).unwrap_or_default();
         self.ports.monitoring = PortsFile::port_of(&ports.monitoring);
         self.ports.websocket = PortsFile::port_of(&ports.websocket);

@@ -223,6 +223,56 @@ async fn tls_gives_a_tls_url_that_verifies() {
     client.flush().await.unwrap();
 }
 
+#[tokio::test]
+async fn tls_handshake_first_starts_and_verifies() {
+    if skip_before(2, 10, "handshake_first arrived in nats-server 2.10") {
+        return;
+    }
+    // Such a server sends nothing before the TLS handshake: readiness must not wait for its INFO line.
+    let config = format!(
+        "tls {{\n  cert_file: {:?}\n  key_file: {:?}\n  handshake_first: true\n}}\n",
+        cert("server-cert.pem").display().to_string(),
+        cert("server-key.pem").display().to_string()
+    );
+    let server = run(ServerOptions::new().config(config));
+    assert!(server.tls_required());
+    let client = async_nats::ConnectOptions::new()
+        .add_root_certificates(cert("ca.pem"))
+        .require_tls(true)
+        .tls_first()
+        .connect(server.client_url())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+}
+
+#[test]
+fn info_belongs_to_the_current_start() {
+    let mut server = run(ServerOptions::new());
+    let first = server.server_id().to_string();
+    assert!(first.starts_with('N'), "a server id: {first:?}");
+    assert_eq!(
+        server.info()["port"].as_u64(),
+        Some(u64::from(server.client_port()))
+    );
+    server.restart();
+    let second = server.server_id().to_string();
+    assert!(!second.is_empty());
+    assert_ne!(first, second, "every start makes a new server id");
+    assert_eq!(server.version(), Some(server_version()));
+
+    let mut paused = run(ServerOptions::new());
+    paused.pause().unwrap();
+    let asked = std::time::Instant::now();
+    assert!(paused.info().is_null(), "a paused server cannot answer");
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "and is not waited for"
+    );
+    paused.resume().unwrap();
+    assert!(!paused.server_id().is_empty());
+}
+
 /// The user-info of a URL, percent-decoded (async-nats ignores credentials in URLs; nats.go, nats.c and nats-py
 /// read them, and the C, Go and Python tests connect with the URLs as they are).
 fn credentials(url: &str) -> (String, Option<String>) {
@@ -450,10 +500,13 @@ fn a_server_that_left_on_its_own_is_reaped_and_starts_again() {
 
 #[test]
 fn the_harness_is_never_left_counted_as_a_client() {
-    // The readiness probe hangs up and waits for the server to do the same before `run` returns, so a test that
-    // counts connections, or enters lame duck mode at once, never sees it.
-    for _ in 0..10 {
+    // Readiness needs no connection, and the INFO probe behind `info()` hangs up and waits for the server to do
+    // the same, so a test that counts connections, or enters lame duck mode at once, never sees the harness.
+    for i in 0..10 {
         let mut server = run(ServerOptions::new());
+        if i % 2 == 1 {
+            assert!(!server.server_id().is_empty());
+        }
         let connz = server.monitor("connz").unwrap();
         assert_eq!(connz["num_connections"].as_u64(), Some(0), "{connz}");
         server.lame_duck().unwrap();

@@ -401,7 +401,8 @@ func (s *Server) LogTail(lines int) (string, error) {
 	})
 }
 
-// ServerID is the server's id from the INFO it sent when it last became ready (a restart makes a new one).
+// ServerID is the server's id from its INFO, read on first use after each start (a restart makes a new one).
+// ErrUnavailable while the server is stopped or paused.
 func (s *Server) ServerID() (string, error) {
 	return s.str("ServerID", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status { return C.nats_server_server_id(h, o, e) })
 }
@@ -413,13 +414,13 @@ func (s *Server) Version() (string, error) {
 	})
 }
 
-// InfoJSON is the INFO the server sent when it last became ready, as JSON text.
+// InfoJSON is the server's INFO as JSON text, read on first use after each start and kept until the next one.
+// ErrUnavailable while the server is stopped or paused.
 func (s *Server) InfoJSON() (string, error) {
 	return s.str("Info", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status { return C.nats_server_info(h, o, e) })
 }
 
-// Info is the INFO the server sent when it last became ready, decoded ("server_id", "version", "port",
-// "jetstream", ...).
+// Info is the server's INFO (see InfoJSON), decoded ("server_id", "version", "port", "jetstream", ...).
 func (s *Server) Info() (map[string]any, error) {
 	text, err := s.InfoJSON()
 	if err != nil {

@@ -400,7 +400,7 @@ pub unsafe extern "C" fn nats_server_is_paused(
     value_query(server, out, error, |s| s.is_paused())
 }
 
-/// Whether clients must use TLS (from the server's INFO).
+/// Whether clients must use TLS (the scheme of the client URL in the server's ports file, which follows its INFO).
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_tls_required(
     server: *const nats_server_t,
@@ -621,14 +621,33 @@ pub unsafe extern "C" fn nats_server_log_tail(
     string_query(server, out, error, |s| Ok(s.log_tail(lines)))
 }
 
-/// The server's id, from the INFO it sent when it became ready. Free `*out` with `nats_server_string_free`.
+/// The server's id, from its INFO (read on first use after each start, so a restart gives a new id).
+/// `NATS_SERVER_UNAVAILABLE` while the server is stopped or paused. Free `*out` with `nats_server_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_server_id(
     server: *const nats_server_t,
     out: *mut *mut c_char,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    string_query(server, out, error, |s| Ok(s.server_id().to_string()))
+    string_query(server, out, error, |s| {
+        Ok(info_of(s)?["server_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    })
+}
+
+/// The server's INFO, or `NATS_SERVER_UNAVAILABLE` when it cannot be read.
+fn info_of(server: &Server) -> FfiResult<&serde_json::Value> {
+    let info = server.info();
+    if info.is_null() {
+        return Err(FfiError::new(
+            nats_server_status::NATS_SERVER_UNAVAILABLE,
+            "nats-server harness: unavailable: the server's INFO could not be read (it is stopped or paused, or \
+             did not answer within 5 s)",
+        ));
+    }
+    Ok(info)
 }
 
 /// The running server's own version, e.g. `2.15.1` (not this library's: see `nats_server_version`).
@@ -671,14 +690,15 @@ pub unsafe extern "C" fn nats_server_options_json(
     string_query(server, out, error, |s| Ok(s.options().to_json()))
 }
 
-/// The INFO the server sent when it became ready, as JSON text. Free `*out` with `nats_server_string_free`.
+/// The server's INFO as JSON text: read on first use after each start and kept until the next start.
+/// `NATS_SERVER_UNAVAILABLE` while the server is stopped or paused. Free `*out` with `nats_server_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_info(
     server: *const nats_server_t,
     out: *mut *mut c_char,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    string_query(server, out, error, |s| Ok(s.info().to_string()))
+    string_query(server, out, error, |s| Ok(info_of(s)?.to_string()))
 }
 
 /// GETs a monitoring endpoint (`"varz"`, `"/healthz"`, `"jsz?accounts=true"`) and returns its JSON text in `*out`

@@ -274,6 +274,12 @@ static void test_pause_and_resume(void) {
     EXPECT_OK(nats_server_is_paused(server, &paused, &err));
     EXPECT_OK(nats_server_is_running(server, &running, &err));
     CHECK(paused && running);
+    /* A paused server cannot tell its INFO: a clear status, not a wait. */
+    {
+        char *id = NULL;
+        EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "INFO could not be read", nats_server_server_id(server, &id, &err));
+        CHECK(id == NULL);
+    }
     EXPECT_OK(nats_server_resume(server, &err));
     EXPECT_OK(nats_server_is_paused(server, &paused, &err));
     CHECK(!paused);

@@ -345,7 +345,8 @@ class Server:
 
     @property
     def server_id(self) -> str:
-        """The server's id (from the INFO it sent when it became ready)."""
+        """The server's id, from its INFO (read on first use after each start; a restart makes a new one).
+        Raises :class:`Unavailable` while the server is stopped or paused."""
         return self._string("nats_server_server_id")
 
     @property
@@ -355,7 +356,8 @@ class Server:
 
     @property
     def info(self) -> dict[str, Any]:
-        """The INFO the server sent when it became ready, parsed."""
+        """The server's INFO, parsed: read on first use after each start and kept until the next one.
+        Raises :class:`Unavailable` while the server is stopped or paused."""
         info: dict[str, Any] = json.loads(self._string("nats_server_info"))
         return info
 

@@ -270,13 +270,13 @@ fn spawn_bare(
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let ports = wait_ports(dir, &mut child);
+    let ports = wait_ports(dir, bin, &mut child);
     (child, ports)
 }
 
-fn wait_ports(dir: &Path, child: &mut Child) -> PortsFile {
+fn wait_ports(dir: &Path, bin: &Path, child: &mut Child) -> PortsFile {
     let deadline = Instant::now() + Duration::from_secs(10);
-    ready::wait_for_ports_file(dir, child, deadline)
+    ready::wait_for_ports_file(dir, bin, child, deadline)
         .unwrap_or_else(|e| panic!("bare nats-server did not start: {e:?}"))
 }
 

@@ -69,17 +69,25 @@ impl Backoff {
     }
 }
 
-/// Waits for `pid`'s ports file in `dir`, racing the child's exit. A partially written file is read again.
+/// Waits for the ports file of `child` (started from `binary`) in `dir`, racing the child's exit. The server
+/// names it `<file name of argv[0]>_<pid>.ports`, so the path is known and each poll is one `open`. A partially
+/// written file is read again.
 pub fn wait_for_ports_file(
     dir: &Path,
+    binary: &Path,
     child: &mut Child,
     deadline: Instant,
 ) -> Result<PortsFile, NotReady> {
-    let suffix = format!("_{}.ports", child.id());
+    let mut name = binary
+        .file_name()
+        .unwrap_or(binary.as_os_str())
+        .to_os_string();
+    name.push(format!("_{}.ports", child.id()));
+    let path = dir.join(name);
     // Fine steps: the server is ready ~10 ms after spawn, and each step late is pure overhead.
     let mut backoff = Backoff::new(Duration::from_micros(500));
     loop {
-        if let Some(found) = read_ports_file(dir, &suffix) {
+        if let Some(found) = read_ports_file(&path) {
             return Ok(found);
         }
         match child.try_wait() {
@@ -94,18 +102,11 @@ pub fn wait_for_ports_file(
     }
 }
 
-fn read_ports_file(dir: &Path, suffix: &str) -> Option<PortsFile> {
-    let entries = std::fs::read_dir(dir).ok()?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().ends_with(suffix) {
-            let text = std::fs::read_to_string(entry.path()).ok()?;
-            // Written non-atomically: an incomplete document fails to parse and is read again later.
-            let ports: PortsFile = serde_json::from_str(&text).ok()?;
-            return (!ports.nats.is_empty()).then_some(ports);
-        }
-    }
-    None
+fn read_ports_file(path: &Path) -> Option<PortsFile> {
+    let text = std::fs::read_to_string(path).ok()?;
+    // Written non-atomically: an incomplete document fails to parse and is read again later.
+    let ports: PortsFile = serde_json::from_str(&text).ok()?;
+    (!ports.nats.is_empty()).then_some(ports)
 }
 
 /// The address to dial for a listener bound to `host` (a wildcard host is dialled on loopback).
@@ -192,18 +193,16 @@ mod tests {
     #[test]
     fn partial_ports_file_is_not_ready() {
         let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nats-server_42.ports");
+        assert!(read_ports_file(&path).is_none(), "not there yet");
+        std::fs::write(&path, r#"{"nats":["nats://127.0.0.1:4"#).unwrap();
+        assert!(read_ports_file(&path).is_none());
         std::fs::write(
-            dir.path().join("nats-server_42.ports"),
-            r#"{"nats":["nats://127.0.0.1:4"#,
-        )
-        .unwrap();
-        assert!(read_ports_file(dir.path(), "_42.ports").is_none());
-        std::fs::write(
-            dir.path().join("nats-server_42.ports"),
+            &path,
             r#"{"nats":["nats://127.0.0.1:4222"],"monitoring":["http://127.0.0.1:8222"]}"#,
         )
         .unwrap();
-        let ports = read_ports_file(dir.path(), "_42.ports").unwrap();
+        let ports = read_ports_file(&path).unwrap();
         assert_eq!(PortsFile::port_of(&ports.monitoring), Some(8222));
     }
 }

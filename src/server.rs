@@ -25,7 +25,6 @@ use crate::workdir::WorkDir;
 const CONFIG_FILE: &str = "server.conf";
 const LOG_FILE: &str = "nats-server.log";
 const OUTPUT_FILE: &str = "output.log";
-const PORTS_DIR: &str = "ports";
 const STORE_DIR: &str = "jetstream";
 /// How long [`Server::info`] waits for the server's INFO line.
 const INFO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -536,16 +535,17 @@ impl Server {
         let deadline = started + Duration::from_millis(self.opts.startup_timeout_ms);
         self.info = OnceLock::new();
         self.write_config()?;
-        let ports_dir = self.dir.join(PORTS_DIR);
-        fs::create_dir_all(&ports_dir).map_err(|e| Error::io("creating the ports directory", e))?;
         let output_path = self.dir.join(OUTPUT_FILE);
         let output = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&output_path)
             .map_err(|e| Error::io(format!("opening {}", output_path.display()), e))?;
-        self.output_offset = file_len(&output_path);
-        self.log_offset = file_len(&self.log_path());
+        // Where this start's words begin (a first start's files are new: nothing to skip).
+        if self.last_pid != 0 {
+            self.output_offset = output.metadata().map_or(0, |m| m.len());
+            self.log_offset = file_len(&self.log_path());
+        }
         let mut cmd = Command::new(&self.binary);
         cmd.args(self.arguments())
             .stdin(Stdio::null())
@@ -568,9 +568,9 @@ impl Server {
             )
         })?;
         self.last_pid = child.id();
-        self.dir.record_server_pid(child.id());
         let child = self.child.insert(child);
-        let ports = match ready::wait_for_ports_file(&ports_dir, child, deadline) {
+        let ports = match ready::wait_for_ports_file(self.dir.path(), &self.binary, child, deadline)
+        {
             Ok(ports) => ports,
             Err(not_ready) => return Err(self.startup_failure(not_ready)),
         };
@@ -676,7 +676,7 @@ impl Server {
         // Last, so the user's settings cannot move it (and the file is never empty, which the server warns of).
         text.push_str(&format!(
             "ports_file_dir: {}\n",
-            quote(&path_arg(&self.dir.join(PORTS_DIR)))
+            quote(&path_arg(self.dir.path()))
         ));
         if self.opts.websocket {
             text.push_str(&format!(

@@ -1,10 +1,12 @@
 //! Private per-server directories: creation, the keep policy, and sweeping what crashed runs left behind.
 //!
 //! Every server gets its own directory under `$TMPDIR/nats-server-harness/`, holding its generated config, log,
-//! captured stdout/stderr, ports file and (by default) its JetStream store. An `owner` file records the pid and
-//! start time of the process that created it; the first server started by a process removes directories whose
-//! owner is gone (after killing any server still running from them), so even a SIGKILLed test run leaves nothing
-//! for long. Directories that were kept on purpose carry a `kept` marker and are swept only a week later.
+//! captured stdout/stderr, ports file and (by default) its JetStream store. Its name, `ns-<pid>-<start>-XXXXXX`,
+//! records the pid and start time of the process that created it, so ownership is known from the moment the
+//! directory exists (one `mkdir`, atomic; no owner file to race with). The first server started by a process
+//! removes directories whose owner is gone (after killing any server still running from them), so even a
+//! SIGKILLed test run leaves nothing for long. Directories that were kept on purpose carry a `kept` marker and
+//! are swept only a week later.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,10 +17,7 @@ use crate::options::Keep;
 
 /// The name of the folder under the system temp directory that holds every instance directory.
 pub const ROOT_NAME: &str = "nats-server-harness";
-const OWNER_FILE: &str = "owner";
-const OWNER_PENDING_FILE: &str = "owner.new";
 const KEPT_MARKER: &str = "kept";
-const SERVER_PID_FILE: &str = "server.pid";
 
 /// The root folder of all instance directories (`$TMPDIR/nats-server-harness`).
 pub fn root() -> PathBuf {
@@ -47,27 +46,24 @@ impl WorkDir {
     }
 
     fn create_in(root: &Path, keep: Keep) -> Result<WorkDir> {
-        fs::create_dir_all(root)
-            .map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("ns-{}-", std::process::id()))
-            .tempdir_in(root)
-            .map_err(|e| Error::io(format!("creating a directory in {}", root.display()), e))?;
-        let path = dir.keep();
-        let owner = format!(
-            "{} {}",
-            std::process::id(),
-            process_start_time(std::process::id()).unwrap_or(0)
-        );
-        // Written aside and renamed into place: another process's sweep must never read a half-written owner.
-        let pending = path.join(OWNER_PENDING_FILE);
-        fs::write(&pending, owner)
-            .and_then(|()| fs::rename(&pending, path.join(OWNER_FILE)))
-            .map_err(|e| Error::io("writing the owner file", e))?;
+        let (me, started) = this_process();
+        let prefix = format!("ns-{me}-{started}-");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).rand_bytes(6);
+        let dir = match builder.tempdir_in(root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // The root is made on first use (and again should something remove it).
+                fs::create_dir_all(root)
+                    .map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
+                builder.tempdir_in(root)
+            }
+            made => made,
+        }
+        .map_err(|e| Error::io(format!("creating a directory in {}", root.display()), e))?;
         Ok(WorkDir {
-            path,
+            path: dir.keep(),
             keep,
-            owner: std::process::id(),
+            owner: me,
             failed: false,
         })
     }
@@ -90,11 +86,6 @@ impl WorkDir {
     /// Changes the keep policy (e.g. a pytest plugin that learns the test failed).
     pub fn set_keep_policy(&mut self, keep: Keep) {
         self.keep = keep;
-    }
-
-    /// Records the pid of the server running from this directory, for the sweeper.
-    pub fn record_server_pid(&self, pid: u32) {
-        let _ = fs::write(self.path.join(SERVER_PID_FILE), pid.to_string());
     }
 
     /// Records that the test using this directory failed: the on-failure policy then keeps it. (A Rust test's
@@ -145,19 +136,35 @@ fn process_start_time(pid: u32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
-fn owner_alive(owner: &str) -> bool {
-    let mut parts = owner.split_whitespace();
-    let (Some(pid), start) = (
-        parts.next().and_then(|p| p.parse::<u32>().ok()),
-        parts.next(),
-    ) else {
-        return false;
-    };
+/// This process's pid and start time, read once per process (a forked child reads its own).
+fn this_process() -> (u32, u64) {
+    static CACHED: std::sync::Mutex<(u32, u64)> = std::sync::Mutex::new((0, 0));
+    let me = std::process::id();
+    let mut cached = CACHED.lock().unwrap_or_else(|e| e.into_inner());
+    if cached.0 != me {
+        *cached = (me, process_start_time(me).unwrap_or(0));
+    }
+    *cached
+}
+
+/// The creator named by an instance directory's name: `ns-<pid>-<start>-XXXXXX`, or `ns-<pid>-XXXXXX` as made by
+/// earlier versions (no start time). `None` for a name that is not an instance directory's.
+fn creator_of(dir: &Path) -> Option<(u32, Option<u64>)> {
+    let name = dir.file_name()?.to_str()?.strip_prefix("ns-")?;
+    let parts: Vec<&str> = name.split('-').collect();
+    match parts[..] {
+        [pid, start, _random] => Some((pid.parse().ok()?, Some(start.parse().ok()?))),
+        [pid, _random] => Some((pid.parse().ok()?, None)),
+        _ => None,
+    }
+}
+
+/// Whether the process that created a directory still runs (the same pid with the same start time: a reused
+/// pid is not the creator).
+fn creator_alive(pid: u32, start: Option<u64>) -> bool {
     match process_start_time(pid) {
         None => false,
-        Some(actual) => start
-            .and_then(|s| s.parse::<u64>().ok())
-            .is_none_or(|s| s == 0 || s == actual),
+        Some(actual) => start.is_none_or(|s| s == 0 || s == actual),
     }
 }
 
@@ -170,50 +177,18 @@ pub fn sweep_stale(root: &Path) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let dir = entry.path();
-        if !dir.is_dir() || kept_recently(&dir) {
-            continue;
-        }
-        let alive = match fs::read_to_string(dir.join(OWNER_FILE)) {
-            Ok(owner) => owner_alive(&owner),
-            // Being created right now (the owner file appears atomically), or its creator died before writing
-            // it: only a directory that has stayed ownerless for a while is judged by the pid in its name.
-            Err(_) => !ownerless_for_a_while(&dir) || name_pid_alive(&dir),
+        let Some((pid, start)) = creator_of(&dir) else {
+            continue; // not an instance directory
         };
-        if alive {
+        if creator_alive(pid, start) || !dir.is_dir() || kept_recently(&dir) {
             continue;
         }
-        if let Some(pid) = fs::read_to_string(dir.join(SERVER_PID_FILE))
-            .ok()
-            .and_then(|p| p.trim().parse::<i32>().ok())
-        {
-            kill_if_serving_from(pid, &dir);
-        }
+        kill_servers_serving_from(&dir);
         if fs::remove_dir_all(&dir).is_ok() {
             removed += 1;
         }
     }
     removed
-}
-
-/// How long a directory may lack its owner file before the sweep judges it by the pid in its name.
-const OWNERLESS_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
-
-fn ownerless_for_a_while(dir: &Path) -> bool {
-    fs::metadata(dir)
-        .and_then(|m| m.modified())
-        .is_ok_and(|at| at.elapsed().is_ok_and(|age| age > OWNERLESS_GRACE))
-}
-
-/// Whether the process named in a directory name `ns-<pid>-XXXX` exists (true when the name has no pid: not
-/// ours to judge).
-fn name_pid_alive(dir: &Path) -> bool {
-    let pid = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.strip_prefix("ns-"))
-        .and_then(|n| n.split('-').next())
-        .and_then(|p| p.parse::<u32>().ok());
-    pid.is_none_or(|pid| process_start_time(pid).is_some())
 }
 
 /// How long a directory kept on purpose (a failed test's) stays before a sweep removes it.
@@ -226,16 +201,30 @@ fn kept_recently(dir: &Path) -> bool {
         .is_ok_and(|at| at.elapsed().map_or(true, |age| age < KEPT_FOR))
 }
 
-/// Kills `pid` only if its command line names `dir` (so a reused pid is never hit).
-fn kill_if_serving_from(pid: i32, dir: &Path) {
-    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+/// Kills every process whose command line names a file in `dir` (a server started from it: its config, log and
+/// store are all there). Only used on directories of dead creators, whose watchdog should already have done it.
+fn kill_servers_serving_from(dir: &Path) {
+    let Ok(processes) = fs::read_dir("/proc") else {
         return;
     };
-    let needle = dir.as_os_str().as_encoded_bytes();
-    if cmdline.windows(needle.len()).any(|w| w == needle) {
-        // SAFETY: plain kill(2) on a pid we verified serves from our directory.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
+    let mut needle = dir.as_os_str().as_encoded_bytes().to_vec();
+    needle.push(b'/');
+    for process in processes.flatten() {
+        let Some(pid) = process
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        if cmdline.windows(needle.len()).any(|w| w == needle) {
+            // SAFETY: plain kill(2) on a process we verified serves from this directory.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
         }
     }
 }
@@ -244,58 +233,57 @@ fn kill_if_serving_from(pid: i32, dir: &Path) {
 mod tests {
     use super::*;
 
+    // pid 2^22+1 is above the kernel's pid_max limit, so it never exists.
+    const DEAD: &str = "4194305";
+
     #[test]
-    fn sweeps_dead_owners_but_not_live_or_kept_ones() {
+    fn sweeps_dead_creators_but_not_live_kept_or_foreign_ones() {
         let root = tempfile::tempdir().unwrap();
-        let dead = root.path().join("dead");
-        let live = root.path().join("live");
-        let kept = root.path().join("kept");
-        for d in [&dead, &live, &kept] {
+        let (me, started) = this_process();
+        let dead = root.path().join(format!("ns-{DEAD}-1-aaaaaa"));
+        let legacy_dead = root.path().join(format!("ns-{DEAD}-bbbbbb"));
+        let live = root.path().join(format!("ns-{me}-{started}-cccccc"));
+        let reused_pid = root.path().join(format!("ns-{me}-{}-dddddd", started + 1));
+        let kept = root.path().join(format!("ns-{DEAD}-1-eeeeee"));
+        let old_kept = root.path().join(format!("ns-{DEAD}-1-ffffff"));
+        let foreign = root.path().join("something-else");
+        for d in [
+            &dead,
+            &legacy_dead,
+            &live,
+            &reused_pid,
+            &kept,
+            &old_kept,
+            &foreign,
+        ] {
             fs::create_dir(d).unwrap();
         }
-        // pid 2^22+1 is above the kernel's pid_max limit, so it never exists.
-        fs::write(dead.join(OWNER_FILE), "4194305 1").unwrap();
-        fs::write(kept.join(OWNER_FILE), "4194305 1").unwrap();
         fs::write(kept.join(KEPT_MARKER), "").unwrap();
-        let old_kept = root.path().join("old-kept");
-        fs::create_dir(&old_kept).unwrap();
-        fs::write(old_kept.join(OWNER_FILE), "4194305 1").unwrap();
         let marker = fs::File::create(old_kept.join(KEPT_MARKER)).unwrap();
         marker
             .set_modified(
                 std::time::SystemTime::now() - KEPT_FOR - std::time::Duration::from_secs(60),
             )
             .unwrap();
-        let me = std::process::id();
-        fs::write(
-            live.join(OWNER_FILE),
-            format!("{me} {}", process_start_time(me).unwrap()),
-        )
-        .unwrap();
-        assert_eq!(sweep_stale(root.path()), 2);
+        assert_eq!(sweep_stale(root.path()), 4);
         assert!(!dead.exists());
+        assert!(!legacy_dead.exists(), "made by an earlier version");
+        assert!(!reused_pid.exists(), "same pid, another process");
         assert!(!old_kept.exists(), "kept a week ago: swept");
         assert!(live.exists());
         assert!(kept.exists());
+        assert!(foreign.exists(), "not ours");
     }
 
     #[test]
-    fn ownerless_directories_are_left_alone_until_their_named_creator_is_gone() {
+    fn a_new_directory_names_this_process_as_its_creator() {
         let root = tempfile::tempdir().unwrap();
-        let fresh = root.path().join("ns-4194305-fresh");
-        let old_dead = root.path().join("ns-4194305-old");
-        let old_live = root.path().join(format!("ns-{}-old", std::process::id()));
-        for d in [&fresh, &old_dead, &old_live] {
-            fs::create_dir(d).unwrap();
-        }
-        let long_ago = std::time::SystemTime::now() - OWNERLESS_GRACE * 2;
-        for d in [&old_dead, &old_live] {
-            fs::File::open(d).unwrap().set_modified(long_ago).unwrap();
-        }
-        assert_eq!(sweep_stale(root.path()), 1);
-        assert!(fresh.exists(), "maybe being created right now");
-        assert!(!old_dead.exists());
-        assert!(old_live.exists());
+        let dir = WorkDir::create_in(&root.path().join("made-on-demand"), Keep::Never).unwrap();
+        let (pid, start) = creator_of(dir.path()).unwrap();
+        assert_eq!(pid, std::process::id());
+        assert!(creator_alive(pid, start));
+        assert_eq!(sweep_stale(&root.path().join("made-on-demand")), 0);
+        assert!(dir.path().exists());
     }
 
     #[test]
@@ -321,7 +309,7 @@ mod tests {
             let mut dirs = Vec::new();
             for _ in 0..300 {
                 let dir = WorkDir::create_in(root.path(), Keep::Never).unwrap();
-                assert!(dir.join(OWNER_FILE).exists(), "{}", dir.path().display());
+                fs::write(dir.join("server.conf"), "").unwrap();
                 dirs.push(dir);
             }
             assert!(dirs.iter().all(|d| d.path().exists()));
@@ -329,10 +317,10 @@ mod tests {
     }
 
     #[test]
-    fn a_reused_pid_is_not_an_owner() {
-        let me = std::process::id();
-        let start = process_start_time(me).unwrap();
-        assert!(owner_alive(&format!("{me} {start}")));
-        assert!(!owner_alive(&format!("{me} {}", start + 1)));
+    fn a_reused_pid_is_not_a_creator() {
+        let (me, start) = this_process();
+        assert!(creator_alive(me, Some(start)));
+        assert!(!creator_alive(me, Some(start + 1)));
+        assert!(!creator_alive(DEAD.parse().unwrap(), None));
     }
 }

@@ -32,8 +32,8 @@ fn main() {
         cores()
     );
     println!(
-        "{:<28} {:>22} {:>22} {:>7}",
-        "case", "bare ms (min/med/p90)", "harness ms (min/med/p90)", "ratio"
+        "{:<28} {:>22} {:>22} {:>7} {:>9}",
+        "case", "bare ms (min/med/p90)", "harness ms (min/med/p90)", "ratio", "paired Δ"
     );
 
     let opts = ServerOptions::new().keep(Keep::Never).binary(&bin);
@@ -90,7 +90,8 @@ fn main() {
     println!("{}", legacy.json("legacy_log_poll", "plain"));
 }
 
-/// Runs `bare` and `harness` alternately `runs` times, then prints both and the ratio of medians. Returns the
+/// Runs `bare` and `harness` alternately `runs` times, then prints both, the ratio of medians and the median
+/// difference within pairs. Returns the
 /// bare figures.
 fn compare(
     case: &str,
@@ -108,18 +109,23 @@ fn compare(
     // One warm-up of each: page cache, first spawn of the spawner thread.
     bare();
     harness();
-    let (mut b, mut h) = (Vec::new(), Vec::new());
+    let (mut b, mut h, mut paired) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         b.push(bare());
         h.push(harness());
+        paired.push(h[h.len() - 1] - b[b.len() - 1]);
     }
+    // The median of the differences within each adjacent pair: a steadier estimate of the harness's own cost
+    // than a ratio of medians when the machine's speed drifts during the run.
+    let paired = stats(paired).median;
     let (b, h) = (stats(b), stats(h));
     println!(
-        "{:<28} {:>22} {:>22} {:>6.2}x",
+        "{:<28} {:>22} {:>22} {:>6.2}x {:>6.2} ms",
         case,
         b.show(),
         h.show(),
-        h.median / b.median
+        h.median / b.median,
+        paired
     );
     println!("{}", b.json("bare", slug));
     println!("{}", h.json("rust", slug));

@@ -30,10 +30,15 @@ fn replicated(name: &str, replicas: usize) -> stream::Config {
 }
 
 /// Publishes and waits for the ack, retrying while the stream elects a new leader (a client's job in a failover).
+/// The message id (subject and payload) makes the stream drop a retry of a message it already stored.
 async fn publish_acked(js: &jetstream::Context, subject: String, payload: String) -> u64 {
+    let id = format!("{subject}/{payload}");
     tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            if let Ok(ack) = js.publish(subject.clone(), payload.clone().into()).await {
+            let message = jetstream::context::Publish::build()
+                .payload(payload.clone().into())
+                .message_id(&id);
+            if let Ok(ack) = js.send_publish(subject.clone(), message).await {
                 if let Ok(ack) = ack.await {
                     return ack.sequence;
                 }

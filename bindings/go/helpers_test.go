@@ -109,13 +109,26 @@ func streamMessages(s *natsserver.Server, stream string) uint64 {
 	return 0
 }
 
-// publishN publishes n messages to subject through JetStream.
+// publishN publishes n messages to subject through JetStream, as a careful producer does across node faults:
+// each message carries a message id (the stream drops a duplicate), and an attempt that gets no acknowledgement
+// within a second is sent again. A message written to a connection whose server was just killed is lost before
+// the client notices; only the acknowledgement proves it was stored.
 func publishN(t testing.TB, js jetstream.JetStream, subject string, n int) {
 	t.Helper()
-	ctx := timeout(t, 10*time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for i := 0; i < n; i++ {
-		if _, err := js.Publish(ctx, subject, []byte("m")); err != nil {
-			t.Fatalf("publish %d to %s: %v", i, subject, err)
+		id := fmt.Sprintf("%s-%d", subject, i)
+		for attempt := 1; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err := js.Publish(ctx, subject, []byte("m"), jetstream.WithMsgID(id))
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("publish %d to %s, attempt %d: %v", i, subject, attempt, err)
+			}
+			t.Logf("publish %d to %s, attempt %d: %v; sending again", i, subject, attempt, err)
 		}
 	}
 }

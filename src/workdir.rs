@@ -174,21 +174,24 @@ pub fn sweep_stale(root: &Path) -> usize {
     let Ok(entries) = fs::read_dir(root) else {
         return 0;
     };
-    let mut removed = 0;
-    for entry in entries.flatten() {
-        let dir = entry.path();
-        let Some((pid, start)) = creator_of(&dir) else {
-            continue; // not an instance directory
-        };
-        if creator_alive(pid, start) || !dir.is_dir() || kept_recently(&dir) {
-            continue;
-        }
-        kill_servers_serving_from(&dir);
-        if fs::remove_dir_all(&dir).is_ok() {
-            removed += 1;
-        }
+    let stale: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|dir| {
+            creator_of(dir) // None: not an instance directory
+                .is_some_and(|(pid, start)| !creator_alive(pid, start))
+                && dir.is_dir()
+                && !kept_recently(dir)
+        })
+        .collect();
+    if stale.is_empty() {
+        return 0;
     }
-    removed
+    kill_servers_serving_from(&stale);
+    stale
+        .iter()
+        .filter(|dir| fs::remove_dir_all(dir).is_ok())
+        .count()
 }
 
 /// How long a directory kept on purpose (a failed test's) stays before a sweep removes it.
@@ -201,14 +204,21 @@ fn kept_recently(dir: &Path) -> bool {
         .is_ok_and(|at| at.elapsed().map_or(true, |age| age < KEPT_FOR))
 }
 
-/// Kills every process whose command line names a file in `dir` (a server started from it: its config, log and
-/// store are all there). Only used on directories of dead creators, whose watchdog should already have done it.
-fn kill_servers_serving_from(dir: &Path) {
+/// Kills every process whose command line names a file in one of `dirs` (a server started from it: its config,
+/// log and store are all there). Only used on directories of dead creators, whose watchdog should already have
+/// done it; one pass over `/proc` for all of them.
+fn kill_servers_serving_from(dirs: &[PathBuf]) {
     let Ok(processes) = fs::read_dir("/proc") else {
         return;
     };
-    let mut needle = dir.as_os_str().as_encoded_bytes().to_vec();
-    needle.push(b'/');
+    let needles: Vec<Vec<u8>> = dirs
+        .iter()
+        .map(|dir| {
+            let mut needle = dir.as_os_str().as_encoded_bytes().to_vec();
+            needle.push(b'/');
+            needle
+        })
+        .collect();
     for process in processes.flatten() {
         let Some(pid) = process
             .file_name()
@@ -220,8 +230,13 @@ fn kill_servers_serving_from(dir: &Path) {
         let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
             continue;
         };
-        if cmdline.windows(needle.len()).any(|w| w == needle) {
-            // SAFETY: plain kill(2) on a process we verified serves from this directory.
+        let serves_from_one = needles.iter().any(|needle| {
+            cmdline
+                .windows(needle.len())
+                .any(|w| w == needle.as_slice())
+        });
+        if serves_from_one {
+            // SAFETY: plain kill(2) on a process we verified serves from a dead creator's directory.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
             }

@@ -35,7 +35,7 @@ async fn publish_acked(js: &jetstream::Context, subject: String, payload: String
     let id = format!("{subject}/{payload}");
     tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            let message = jetstream::context::Publish::build()
+            let message = jetstream::message::PublishMessage::build()
                 .payload(payload.clone().into())
                 .message_id(&id);
             if let Ok(ack) = js.send_publish(subject.clone(), message).await {

@@ -440,11 +440,10 @@ nats_server_status nats_server_log_tail(const nats_server_t *server, size_t line
 
 /**
  * The server's id, from its INFO (read on first use after each start, so a restart gives a new id).
- * `NATS_SERVER_UNAVAILABLE` while the server is stopped or paused. Free `*out` with `nats_server_string_free`.
+ * `NATS_SERVER_UNAVAILABLE` when it cannot be read: the server is stopped or paused and was not asked earlier
+ * in this start. Free `*out` with `nats_server_string_free`.
  */
-nats_server_status nats_server_server_id(const nats_server_t *server,
-                                         char **out,
-                                         char **error);
+nats_server_status nats_server_server_id(const nats_server_t *server, char **out, char **error);
 
 /**
  * The running server's own version, e.g. `2.15.1` (not this library's: see `nats_server_version`).
@@ -466,11 +465,10 @@ nats_server_status nats_server_options_json(const nats_server_t *server, char **
 
 /**
  * The server's INFO as JSON text: read on first use after each start and kept until the next start.
- * `NATS_SERVER_UNAVAILABLE` while the server is stopped or paused. Free `*out` with `nats_server_string_free`.
+ * `NATS_SERVER_UNAVAILABLE` when it cannot be read: the server is stopped or paused and was not asked earlier
+ * in this start. Free `*out` with `nats_server_string_free`.
  */
-nats_server_status nats_server_info(const nats_server_t *server,
-                                    char **out,
-                                    char **error);
+nats_server_status nats_server_info(const nats_server_t *server, char **out, char **error);
 
 /**
  * GETs a monitoring endpoint (`"varz"`, `"/healthz"`, `"jsz?accounts=true"`) and returns its JSON text in `*out`

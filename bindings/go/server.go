@@ -402,7 +402,7 @@ func (s *Server) LogTail(lines int) (string, error) {
 }
 
 // ServerID is the server's id from its INFO, read on first use after each start (a restart makes a new one).
-// ErrUnavailable while the server is stopped or paused.
+// ErrUnavailable when it cannot be read: the server is stopped or paused and was not asked earlier in this start.
 func (s *Server) ServerID() (string, error) {
 	return s.str("ServerID", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status { return C.nats_server_server_id(h, o, e) })
 }
@@ -415,7 +415,7 @@ func (s *Server) Version() (string, error) {
 }
 
 // InfoJSON is the server's INFO as JSON text, read on first use after each start and kept until the next one.
-// ErrUnavailable while the server is stopped or paused.
+// ErrUnavailable when it cannot be read: the server is stopped or paused and was not asked earlier in this start.
 func (s *Server) InfoJSON() (string, error) {
 	return s.str("Info", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status { return C.nats_server_info(h, o, e) })
 }

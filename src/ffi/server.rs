@@ -622,7 +622,8 @@ pub unsafe extern "C" fn nats_server_log_tail(
 }
 
 /// The server's id, from its INFO (read on first use after each start, so a restart gives a new id).
-/// `NATS_SERVER_UNAVAILABLE` while the server is stopped or paused. Free `*out` with `nats_server_string_free`.
+/// `NATS_SERVER_UNAVAILABLE` when it cannot be read: the server is stopped or paused and was not asked earlier
+/// in this start. Free `*out` with `nats_server_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_server_id(
     server: *const nats_server_t,
@@ -691,7 +692,8 @@ pub unsafe extern "C" fn nats_server_options_json(
 }
 
 /// The server's INFO as JSON text: read on first use after each start and kept until the next start.
-/// `NATS_SERVER_UNAVAILABLE` while the server is stopped or paused. Free `*out` with `nats_server_string_free`.
+/// `NATS_SERVER_UNAVAILABLE` when it cannot be read: the server is stopped or paused and was not asked earlier
+/// in this start. Free `*out` with `nats_server_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_info(
     server: *const nats_server_t,

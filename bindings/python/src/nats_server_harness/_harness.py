@@ -346,7 +346,8 @@ class Server:
     @property
     def server_id(self) -> str:
         """The server's id, from its INFO (read on first use after each start; a restart makes a new one).
-        Raises :class:`Unavailable` while the server is stopped or paused."""
+        Raises :class:`Unavailable` when it cannot be read: the server is stopped or paused and was not asked
+        earlier in this start."""
         return self._string("nats_server_server_id")
 
     @property
@@ -357,7 +358,8 @@ class Server:
     @property
     def info(self) -> dict[str, Any]:
         """The server's INFO, parsed: read on first use after each start and kept until the next one.
-        Raises :class:`Unavailable` while the server is stopped or paused."""
+        Raises :class:`Unavailable` when it cannot be read: the server is stopped or paused and was not asked
+        earlier in this start."""
         info: dict[str, Any] = json.loads(self._string("nats_server_info"))
         return info
 

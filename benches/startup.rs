@@ -111,9 +111,10 @@ fn compare(
     harness();
     let (mut b, mut h, mut paired) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        b.push(bare());
-        h.push(harness());
-        paired.push(h[h.len() - 1] - b[b.len() - 1]);
+        let (bare_ms, harness_ms) = (bare(), harness());
+        b.push(bare_ms);
+        h.push(harness_ms);
+        paired.push(harness_ms - bare_ms);
     }
     // The median of the differences within each adjacent pair: a steadier estimate of the harness's own cost
     // than a ratio of medians when the machine's speed drifts during the run.

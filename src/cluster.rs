@@ -45,7 +45,7 @@ impl Cluster {
         let name = opts
             .name
             .clone()
-            .unwrap_or_else(|| format!("c{:016x}", fastrand::u64(..)));
+            .unwrap_or_else(|| format!("c{:016x}", crate::unique::random_u64()));
         let placeholder = ReservedPort::new(dial_host(&opts.server.host))?;
         let node_opts = |i: usize, routes: Vec<String>| {
             let mut node = opts.server.clone();
@@ -76,26 +76,29 @@ impl Cluster {
         let seed = first
             .cluster_url()
             .expect("a cluster node has a cluster listener");
-        let others: Vec<Result<Server>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (1..opts.nodes)
-                .map(|i| {
-                    let node = node_opts(i, vec![seed.clone()]);
-                    scope.spawn(move || {
+        // Plain threads that own their options, not `thread::scope`: a scope creates a `std::thread::current()`
+        // handle on the calling thread, which a C caller's valgrind reports as "possibly lost".
+        let starts: Vec<_> = (1..opts.nodes)
+            .map(|i| {
+                let node = node_opts(i, vec![seed.clone()]);
+                std::thread::Builder::new()
+                    .name(format!("start node {}", i + 1))
+                    .spawn(move || {
                         Server::run(&node).map_err(|e| {
                             e.context(format!("cluster node {} failed to start", i + 1))
                         })
                     })
+                    .map_err(|e| Error::io("starting a thread to start a cluster node", e))
+            })
+            .collect();
+        let others: Vec<Result<Server>> = starts
+            .into_iter()
+            .map(|start| {
+                start?.join().unwrap_or_else(|_| {
+                    Err(Error::new(ErrorKind::Internal, "a node start panicked"))
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::new(ErrorKind::Internal, "a node start panicked"))
-                    })
-                })
-                .collect()
-        });
+            })
+            .collect();
         let mut servers = vec![first];
         for node in others {
             // On any failure the servers started so far are dropped here: stopped and cleaned up.

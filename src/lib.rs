@@ -30,6 +30,7 @@ pub mod options;
 pub mod process;
 pub mod ready;
 pub mod server;
+mod unique;
 pub mod workdir;
 
 pub use binary::Version;

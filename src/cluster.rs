@@ -33,7 +33,15 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Options to build a cluster with: `Cluster::builder().nodes(5).jetstream(true).run()?`.
+    /// Options to build a cluster with ([`ClusterOptions`]), ending in [`ClusterOptions::run`]:
+    ///
+    /// ```no_run
+    /// # fn main() -> nats_server::Result<()> {
+    /// let cluster = nats_server::Cluster::builder().nodes(5).jetstream(true).run()?;
+    /// println!("connect to {}", cluster.client_url());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder() -> ClusterOptions {
         ClusterOptions::new()
     }

@@ -88,11 +88,6 @@ impl WorkDir {
         self.path.join(name)
     }
 
-    /// The keep policy in force.
-    pub fn keep_policy(&self) -> Keep {
-        self.keep
-    }
-
     /// Changes the keep policy (e.g. a pytest plugin that learns the test failed).
     pub fn set_keep_policy(&mut self, keep: Keep) {
         self.keep = keep;

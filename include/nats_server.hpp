@@ -89,7 +89,7 @@ public:
 
     // Control.
     void stop() { detail::call([&](char **e) { return nats_server_stop(h_, e); }); }
-    void start() { detail::call([&](char **e) { return nats_server_start_again(h_, e); }); }
+    void start() { detail::call([&](char **e) { return nats_server_start(h_, e); }); }
     void restart() { detail::call([&](char **e) { return nats_server_restart(h_, e); }); }
     void kill() { detail::call([&](char **e) { return nats_server_kill(h_, e); }); }
     void pause() { detail::call([&](char **e) { return nats_server_pause(h_, e); }); }
@@ -140,7 +140,7 @@ public:
         return detail::string_call([&](char **o, char **e) { return nats_server_log_tail(h_, lines, o, e); });
     }
     std::string server_id() const { return text(nats_server_server_id); }
-    std::string server_version() const { return text(nats_server_server_version); }
+    std::string version() const { return text(nats_server_version); }
     std::string info_json() const { return text(nats_server_info); }
     /// GETs a monitoring endpoint ("varz", "jsz?accounts=true") and returns its JSON text.
     std::string monitor(const std::string &endpoint) const {
@@ -167,7 +167,7 @@ class server : public server_ref {
 public:
     /// Starts a server from JSON options (nullptr: the defaults). Throws nats_server::error on failure.
     explicit server(const char *options_json = nullptr) : server_ref(nullptr) {
-        detail::call([&](char **e) { return nats_server_start(options_json, &h_, e); });
+        detail::call([&](char **e) { return nats_server_run(options_json, &h_, e); });
     }
     explicit server(const std::string &options_json) : server(options_json.c_str()) {}
     ~server() { nats_server_free(h_); }
@@ -189,7 +189,7 @@ class cluster {
 public:
     /// Starts a cluster from JSON options (nullptr: three nodes, no JetStream). Throws on failure.
     explicit cluster(const char *options_json = nullptr) {
-        detail::call([&](char **e) { return nats_cluster_start(options_json, &h_, e); });
+        detail::call([&](char **e) { return nats_cluster_run(options_json, &h_, e); });
     }
     explicit cluster(const std::string &options_json) : cluster(options_json.c_str()) {}
     ~cluster() { nats_cluster_free(h_); }

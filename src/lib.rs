@@ -74,7 +74,8 @@ pub fn run_server_with_port(cfg: &str, port: Option<&str>) -> Server {
         match port.parse::<u16>() {
             Ok(p) => opts.port = Some(p),
             Err(_) => {
-                panic!("nats-server harness: invalid options: port {port:?} is not a port number")
+                let detail = format!("port {port:?} is not a port number");
+                panic!("{}", Error::new(ErrorKind::InvalidOptions, detail))
             }
         }
     }
@@ -88,9 +89,8 @@ pub fn run_cluster<'a, C: IntoConfig<'a>>(cfg: C) -> Cluster {
     let mut opts = ClusterOptions::new().nodes(3);
     if configs.iter().any(|c| !c.is_empty()) {
         if configs.iter().any(|c| c.is_empty()) {
-            panic!(
-                "nats-server harness: invalid options: give a config for every node or for none"
-            );
+            let detail = "give a config for every node or for none";
+            panic!("{}", Error::new(ErrorKind::InvalidOptions, detail));
         }
         opts.node_config_files = configs.iter().map(Into::into).collect();
     }

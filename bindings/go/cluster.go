@@ -60,7 +60,7 @@ func RunClusterJSON(options string) (*Cluster, error) {
 	}
 	var h *C.nats_cluster_t
 	var msg *C.char
-	if err := check(C.nats_cluster_start(copts, &h, &msg), msg); err != nil {
+	if err := check(C.nats_cluster_run(copts, &h, &msg), msg); err != nil {
 		return nil, err
 	}
 	c := &Cluster{g: &guard{}, h: h}

@@ -17,7 +17,7 @@ import (
 
 // ABIVersion is the C ABI version this package was written for. The linked library (and the header it was
 // compiled against) must report the same, or Run and RunCluster fail with ErrABIMismatch.
-const ABIVersion = 1
+const ABIVersion = 2
 
 var (
 	abiOnce sync.Once
@@ -41,7 +41,7 @@ func checkABI() error {
 }
 
 // LibraryVersion is the version of the linked C library, e.g. "0.2.0" (not nats-server's: see Server.Version).
-func LibraryVersion() string { return C.GoString(C.nats_server_version()) }
+func LibraryVersion() string { return C.GoString(C.nats_server_library_version()) }
 
 // LibraryABIVersion is the C ABI version of the linked library (compare ABIVersion).
 func LibraryABIVersion() int { return int(C.nats_server_abi_version()) }

@@ -61,7 +61,7 @@ func RunJSON(options string) (*Server, error) {
 	}
 	var h *C.nats_server_t
 	var msg *C.char
-	if err := check(C.nats_server_start(copts, &h, &msg), msg); err != nil {
+	if err := check(C.nats_server_run(copts, &h, &msg), msg); err != nil {
 		return nil, err
 	}
 	s := &Server{g: &guard{}, h: h, index: -1}
@@ -184,7 +184,7 @@ func (s *Server) Stop() error {
 // once it accepts clients; a running server is left as it is. For a cluster's node prefer Cluster.StartNode,
 // which also waits for the node to rejoin.
 func (s *Server) Start() error {
-	return s.call("Start", func(h *C.nats_server_t, e **C.char) C.nats_server_status { return C.nats_server_start_again(h, e) })
+	return s.call("Start", func(h *C.nats_server_t, e **C.char) C.nats_server_status { return C.nats_server_start(h, e) })
 }
 
 // Restart stops the server gracefully and starts it again on the same ports with the same JetStream store:
@@ -410,7 +410,7 @@ func (s *Server) ServerID() (string, error) {
 // Version is the running nats-server's own version, e.g. "2.15.1" (see LibraryVersion for this library's).
 func (s *Server) Version() (string, error) {
 	return s.str("Version", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
-		return C.nats_server_server_version(h, o, e)
+		return C.nats_server_version(h, o, e)
 	})
 }
 

@@ -48,7 +48,7 @@ fn panic_error(payload: Box<dyn Any + Send>) -> FfiError {
     FfiError::new(
         nats_server_status::NATS_SERVER_INTERNAL,
         format!(
-            "nats-server harness: internal error: a panic was caught at the C boundary: {what}. Please report it."
+            "a panic was caught at the C boundary: {what}. Please report it."
         ),
     )
 }
@@ -86,7 +86,7 @@ pub(crate) unsafe fn free_c_string(text: *mut c_char) {
 fn null(name: &str) -> FfiError {
     FfiError::new(
         nats_server_status::NATS_SERVER_NULL_ARGUMENT,
-        format!("nats-server harness: null argument: `{name}` is NULL"),
+        format!("`{name}` is NULL"),
     )
 }
 
@@ -113,7 +113,7 @@ pub(crate) unsafe fn opt_str_arg<'a>(
         FfiError::new(
             nats_server_status::NATS_SERVER_INVALID_UTF8,
             format!(
-                "nats-server harness: invalid UTF-8: `{name}` is not valid UTF-8 (first bad byte at offset {})",
+                "`{name}` is not valid UTF-8 (first bad byte at offset {})",
                 e.valid_up_to()
             ),
         )
@@ -174,7 +174,7 @@ pub(crate) fn bad_handle(name: &str, what: &str, handle_is_null: bool) -> FfiErr
         FfiError::new(
             nats_server_status::NATS_SERVER_INVALID_HANDLE,
             format!(
-                "nats-server harness: invalid handle: `{name}` is not a live {what} (already freed, or not such a handle)"
+                "`{name}` is not a live {what} (already freed, or not such a handle)"
             ),
         )
     }

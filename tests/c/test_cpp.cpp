@@ -85,7 +85,7 @@ static void raii_server() {
         s.restart();
         CHECK(s.client_port() == port);
         CHECK(round_trip(s.client_url()));
-        CHECK(s.server_version().rfind("2.", 0) == 0);
+        CHECK(s.version().rfind("2.", 0) == 0);
         CHECK(s.monitor("varz").find(s.server_id()) != std::string::npos);
 
         // Moving transfers ownership; the moved-from object frees nothing.
@@ -137,7 +137,7 @@ static void raii_cluster() {
     CHECK(!nodes[2].is_running());
     c.start_node(2);
     CHECK(nodes[2].is_running());
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "out of range", c.node(3));
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", c.node(3));
     EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "meta leader", c.meta_leader());
     nats_server::cluster moved = std::move(c);
     CHECK(moved.size() == 3);

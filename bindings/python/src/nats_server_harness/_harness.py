@@ -84,7 +84,7 @@ class Server:
         self._index = None
         self._handle = None
         self._pid = os.getpid()
-        self._handle = _ffi.start("nats_server_start", to_json(options))
+        self._handle = _ffi.run("nats_server_run", to_json(options))
         _live.add(self)
 
     @classmethod
@@ -177,14 +177,14 @@ class Server:
 
     def stop(self) -> None:
         """Stops the server gracefully (SIGTERM; SIGKILL after 10 s). A no-op when it is stopped. Its ports and
-        store stay reserved for :meth:`start_again`."""
+        store stay reserved for :meth:`start`."""
         self._call("nats_server_stop")
 
-    def start_again(self) -> None:
+    def start(self) -> None:
         """Starts a stopped (or killed) server again on the same ports with the same store; returns once it is
         ready. A no-op when it runs. (For a cluster node prefer :meth:`Cluster.start_node`, which also waits for
         it to rejoin.)"""
-        self._call("nats_server_start_again")
+        self._call("nats_server_start")
 
     def restart(self) -> None:
         """Stops the server gracefully and starts it again on the same ports with the same JetStream store."""
@@ -353,7 +353,7 @@ class Server:
     @property
     def version(self) -> str:
         """The running server's own version, e.g. ``"2.15.1"``."""
-        return self._string("nats_server_server_version")
+        return self._string("nats_server_version")
 
     @property
     def info(self) -> dict[str, Any]:
@@ -401,7 +401,7 @@ class Cluster:
         self._handle = None
         self._pid = os.getpid()
         document = cluster_document(options)
-        self._handle = _ffi.start("nats_cluster_start", to_json(document))
+        self._handle = _ffi.run("nats_cluster_run", to_json(document))
         _live.add(self)
         try:
             count = int(_ffi.out("nats_cluster_len", c_size_t, self._handle))

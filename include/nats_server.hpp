@@ -80,6 +80,17 @@ template <class T, class F> T value_call(F &&f) {
 
 } // namespace detail
 
+/// This library's version, e.g. "0.2.0".
+inline std::string library_version() { return nats_server_library_version(); }
+/// The C ABI version of the linked library (compare NATS_SERVER_ABI_VERSION of the header compiled against).
+inline uint32_t abi_version() noexcept { return nats_server_abi_version(); }
+
+/// The answer of a monitoring endpoint: its HTTP status and body, whatever the status.
+struct monitor_response {
+    uint16_t http_status = 0;
+    std::string body;
+};
+
 /// A non-owning view of a server handle: a cluster's node, or an owned server seen without ownership. Cheap to
 /// copy; valid as long as the handle it views.
 class server_ref {
@@ -99,6 +110,8 @@ public:
     void set_keep(nats_server_keep keep) {
         detail::call([&](char **e) { return nats_server_set_keep(h_, static_cast<int32_t>(keep), e); });
     }
+    /// Says the test failed: under the on-failure keep policy (the default) the directory is kept at destruction.
+    void mark_failed() { detail::call([&](char **e) { return nats_server_mark_failed(h_, e); }); }
     /// Waits for the process to exit on its own; returns its exit code (minus the signal number if signalled).
     int wait_exit(std::chrono::milliseconds timeout) {
         return detail::value_call<int32_t>(
@@ -114,6 +127,14 @@ public:
     }
     uint32_t pid() const {
         return detail::value_call<uint32_t>([&](uint32_t *o, char **e) { return nats_server_pid(h_, o, e); });
+    }
+    /// The pid of the latest start, also after the server stopped; 0 before any start.
+    uint32_t last_pid() const {
+        return detail::value_call<uint32_t>([&](uint32_t *o, char **e) { return nats_server_last_pid(h_, o, e); });
+    }
+    /// Whether clients must use TLS (the client URL is then tls://).
+    bool tls_required() const {
+        return detail::value_call<bool>([&](bool *o, char **e) { return nats_server_tls_required(h_, o, e); });
     }
     uint16_t client_port() const { return port(nats_server_client_port); }
     uint16_t monitoring_port() const { return port(nats_server_monitoring_port); }
@@ -142,10 +163,23 @@ public:
     std::string server_id() const { return text(nats_server_server_id); }
     std::string version() const { return text(nats_server_version); }
     std::string info_json() const { return text(nats_server_info); }
+    /// The path of the nats-server binary this server runs.
+    std::string binary() const { return text(nats_server_binary); }
+    /// The server's options as a JSON document (the schema the constructor takes).
+    std::string options_json() const { return text(nats_server_options_json); }
     /// GETs a monitoring endpoint ("varz", "jsz?accounts=true") and returns its JSON text.
     std::string monitor(const std::string &endpoint) const {
         return detail::string_call(
             [&](char **o, char **e) { return nats_server_monitor(h_, endpoint.c_str(), o, e); });
+    }
+    /// GETs a monitoring endpoint and returns its HTTP status and body whatever the status ("healthz" answers
+    /// 503 while unhealthy); throws only when no answer came.
+    monitor_response monitor_status(const std::string &endpoint) const {
+        monitor_response response;
+        response.body = detail::string_call([&](char **o, char **e) {
+            return nats_server_monitor_status(h_, endpoint.c_str(), &response.http_status, o, e);
+        });
+        return response;
     }
 
 protected:
@@ -225,6 +259,12 @@ public:
     std::string client_urls_json() const {
         return detail::string_call([&](char **o, char **e) { return nats_cluster_client_urls_json(h_, o, e); });
     }
+    /// Node 0's client URL (as the Rust Cluster::client_url()).
+    std::string client_url() const { return node(0).client_url(); }
+    /// Whether the cluster runs JetStream.
+    bool jetstream() const {
+        return detail::value_call<bool>([&](bool *o, char **e) { return nats_cluster_jetstream(h_, o, e); });
+    }
 
     void kill_node(std::size_t i) { fault(nats_cluster_kill_node, i); }
     void stop_node(std::size_t i) { fault(nats_cluster_stop_node, i); }
@@ -237,6 +277,8 @@ public:
     void set_keep(nats_server_keep keep) {
         detail::call([&](char **e) { return nats_cluster_set_keep(h_, static_cast<int32_t>(keep), e); });
     }
+    /// Says the test failed, for every node (see server_ref::mark_failed).
+    void mark_failed() { detail::call([&](char **e) { return nats_cluster_mark_failed(h_, e); }); }
 
     void wait_ready(std::chrono::milliseconds timeout) {
         detail::call([&](char **e) { return nats_cluster_wait_ready(h_, ms(timeout), e); });

@@ -309,6 +309,15 @@ nats_server_status nats_server_wait_exit(nats_server_t *server,
                                          char **error);
 
 /**
+ * Parses a keep policy name into a `nats_server_keep` value in `*out`: the one parser every surface shares
+ * (`never`/`no`/`0`/`false`, `on-failure`/`on_failure`, `always`/`yes`/`1`/`true`, any case), the same that reads
+ * `NATS_SERVER_KEEP` and the `keep` option. Anything else is `NATS_SERVER_INVALID_ARGUMENT`.
+ */
+nats_server_status nats_server_keep_parse(const char *text,
+                                          int32_t *out,
+                                          char **error);
+
+/**
  * Sets what to keep of the server's private directory when it is freed: a `nats_server_keep` value.
  */
 nats_server_status nats_server_set_keep(nats_server_t *server, int32_t keep, char **error);

@@ -85,6 +85,12 @@ inline std::string library_version() { return nats_server_library_version(); }
 /// The C ABI version of the linked library (compare NATS_SERVER_ABI_VERSION of the header compiled against).
 inline uint32_t abi_version() noexcept { return nats_server_abi_version(); }
 
+/// Parses a keep policy name ("on-failure", "on_failure", "1", "never", ...) as the library does everywhere.
+inline nats_server_keep parse_keep(const std::string &name) {
+    return static_cast<nats_server_keep>(
+        detail::value_call<int32_t>([&](int32_t *o, char **e) { return nats_server_keep_parse(name.c_str(), o, e); }));
+}
+
 /// The answer of a monitoring endpoint: its HTTP status and body, whatever the status.
 struct monitor_response {
     uint16_t http_status = 0;

@@ -347,6 +347,29 @@ pub(crate) fn keep_from_int(keep: i32) -> FfiResult<Keep> {
     }
 }
 
+/// Parses a keep policy name into a `nats_server_keep` value in `*out`: the one parser every surface shares
+/// (`never`/`no`/`0`/`false`, `on-failure`/`on_failure`, `always`/`yes`/`1`/`true`, any case), the same that reads
+/// `NATS_SERVER_KEEP` and the `keep` option. Anything else is `NATS_SERVER_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_keep_parse(
+    text: *const c_char,
+    out: *mut i32,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let out = out_arg(out, "out")?;
+        let keep = Keep::parse(str_arg(text, "text")?).map_err(|e| {
+            FfiError::new(nats_server_status::NATS_SERVER_INVALID_ARGUMENT, e.message())
+        })?;
+        *out = match keep {
+            Keep::Never => nats_server_keep::NATS_SERVER_KEEP_NEVER,
+            Keep::OnFailure => nats_server_keep::NATS_SERVER_KEEP_ON_FAILURE,
+            Keep::Always => nats_server_keep::NATS_SERVER_KEEP_ALWAYS,
+        } as i32;
+        Ok(())
+    })
+}
+
 /// Sets what to keep of the server's private directory when it is freed: a `nats_server_keep` value.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_set_keep(

@@ -126,6 +126,9 @@ static void errors_throw() {
 static void queries_and_mark_failed() {
     CHECK(!nats_server::library_version().empty());
     CHECK(nats_server::abi_version() == NATS_SERVER_ABI_VERSION);
+    CHECK(nats_server::parse_keep("on_failure") == NATS_SERVER_KEEP_ON_FAILURE);
+    CHECK(nats_server::parse_keep("1") == NATS_SERVER_KEEP_ALWAYS);
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "sometimes", nats_server::parse_keep("sometimes"));
 
     std::string dir;
     {

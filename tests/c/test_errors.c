@@ -222,6 +222,20 @@ static void test_running_server_errors(void) {
     EXPECT_OK(nats_server_free(server));
 }
 
+/* Keep policy names are parsed by the library, with every spelling NATS_SERVER_KEEP and the `keep` option accept. */
+static void test_keep_names(void) {
+    int32_t keep = -1;
+    EXPECT_OK(nats_server_keep_parse("on_failure", &keep, &err));
+    CHECK(keep == NATS_SERVER_KEEP_ON_FAILURE);
+    EXPECT_OK(nats_server_keep_parse("1", &keep, &err));
+    CHECK(keep == NATS_SERVER_KEEP_ALWAYS);
+    EXPECT_OK(nats_server_keep_parse("Never", &keep, &err));
+    CHECK(keep == NATS_SERVER_KEEP_NEVER);
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "keep policy \"sometimes\"", nats_server_keep_parse("sometimes", &keep, &err));
+    CHECK(keep == 0);
+    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`text`", nats_server_keep_parse(NULL, &keep, &err));
+}
+
 int main(void) {
     RUN(test_missing_binary);
     RUN(test_missing_config_file);
@@ -231,5 +245,6 @@ int main(void) {
     RUN(test_invalid_utf8);
     RUN(test_stopped_server);
     RUN(test_running_server_errors);
+    RUN(test_keep_names);
     return summary();
 }

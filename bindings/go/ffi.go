@@ -94,18 +94,15 @@ func millis(d time.Duration) C.uint64_t {
 	return C.uint64_t((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// keepCode maps a Keep to the C enum; an unknown policy gets a number the library rejects with
-// ErrInvalidArgument.
-func keepCode(k Keep) C.int32_t {
-	switch k {
-	case KeepNever:
-		return C.NATS_SERVER_KEEP_NEVER
-	case KeepOnFailure:
-		return C.NATS_SERVER_KEEP_ON_FAILURE
-	case KeepAlways:
-		return C.NATS_SERVER_KEEP_ALWAYS
-	}
-	return -1
+// keepCode parses a Keep with the library's one parser (nats_server_keep_parse: every spelling
+// $NATS_SERVER_KEEP accepts, such as "on_failure" or "1"); anything else is ErrInvalidArgument with its message.
+func keepCode(k Keep) (C.int32_t, error) {
+	text := C.CString(string(k))
+	defer C.free(unsafe.Pointer(text))
+	var code C.int32_t
+	var msg *C.char
+	err := check(C.nats_server_keep_parse(text, &code, &msg), msg)
+	return code, err
 }
 
 // index converts a node index; a negative one becomes a number the library rejects as out of range.

@@ -233,11 +233,15 @@ func (s *Server) WaitExit(timeout time.Duration) (exitCode int, err error) {
 	return int(code), err
 }
 
-// SetKeep sets what to keep of the server's directory when it is closed (RunT sets KeepAlways when the test
-// failed). On a node view it sets the node's policy.
+// SetKeep sets what to keep of the server's directory when it is closed (to keep a failed test's directory,
+// MarkFailed is enough under the default on-failure policy; RunT calls it). On a node view it sets the node's policy.
 func (s *Server) SetKeep(k Keep) error {
+	code, err := keepCode(k)
+	if err != nil {
+		return err
+	}
 	return s.call("SetKeep", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
-		return C.nats_server_set_keep(h, keepCode(k), e)
+		return C.nats_server_set_keep(h, code, e)
 	})
 }
 

@@ -164,7 +164,10 @@ def test_env_override_to_a_foreign_library_fails_clearly() -> None:
 
 def test_abi_mismatch_is_reported_with_both_versions() -> None:
     library = ctypes.CDLL(str(h.library_path()))
-    assert _ffi.check_abi(library, "lib") == 1
-    with pytest.raises(h.AbiMismatch, match="implements C ABI version 1, but this package needs version 2") as caught:
-        _ffi.check_abi(library, "lib", expected=2)
+    assert _ffi.check_abi(library, "lib") == h.ABI_VERSION
+    wanted = h.ABI_VERSION + 1
+    with pytest.raises(
+        h.AbiMismatch, match=f"implements C ABI version {h.ABI_VERSION}, but this package needs version {wanted}"
+    ) as caught:
+        _ffi.check_abi(library, "lib", expected=wanted)
     assert isinstance(caught.value, ImportError)

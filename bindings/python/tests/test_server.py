@@ -318,7 +318,15 @@ def test_set_keep_always_keeps_the_directory() -> None:
 
 
 @pytest.mark.parametrize(
-    ("keep", "mark", "kept"), [("on-failure", True, True), ("on-failure", False, False), ("never", True, False)]
+    ("keep", "mark", "kept"),
+    [
+        ("on-failure", True, True),
+        ("on_failure", True, True),  # every spelling the library's parser accepts, as NATS_SERVER_KEEP does
+        ("on-failure", False, False),
+        ("never", True, False),
+        ("0", True, False),
+        ("1", False, True),
+    ],
 )
 def test_mark_failed_keeps_the_directory_under_on_failure(keep: Keep, mark: bool, kept: bool) -> None:
     s = Server(keep=keep)
@@ -330,6 +338,17 @@ def test_mark_failed_keeps_the_directory_under_on_failure(keep: Keep, mark: bool
         assert directory.exists() == kept
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.mark.parametrize(("spelling", "canonical"), [("on_failure", "on-failure"), ("1", "always"), ("false", "never")])
+def test_keep_spellings_are_parsed_by_the_library(spelling: str, canonical: str) -> None:
+    # Both entry points, Server(keep=...) and set_keep, go through the library's one parser (Rust Keep::parse).
+    with Server(keep=spelling) as s:
+        assert s.options["keep"] == canonical
+        s.set_keep(spelling)
+        s.set_keep("never")  # leave nothing behind
+    with pytest.raises(h.InvalidOptions, match='keep policy "sometimes"'):
+        Server(keep="sometimes")
 
 
 def test_garbage_collected_server_is_cleaned_up() -> None:

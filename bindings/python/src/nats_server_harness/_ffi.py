@@ -70,6 +70,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_reload": (c_int, [_HANDLE, _ERR]),
     "nats_server_wait_exit": (c_int, [_HANDLE, c_uint64, POINTER(c_int32), _ERR]),
     "nats_server_set_keep": (c_int, [_HANDLE, c_int32, _ERR]),
+    "nats_server_keep_parse": (c_int, [c_char_p, POINTER(c_int32), _ERR]),
     "nats_server_mark_failed": (c_int, [_HANDLE, _ERR]),
     # server: queries
     "nats_server_is_running": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
@@ -282,6 +283,17 @@ def monitor_status(handle: int, endpoint: bytes) -> tuple[int, bytes]:
     if status != OK:
         _raise(status, err)
     return int(http.value), _take(value)
+
+
+#: The ``nats_server_keep`` numbers, by the canonical name the library serializes.
+KEEP_NAMES = {0: "never", 1: "on-failure", 2: "always"}
+
+
+def keep_parse(text: str) -> int:
+    """Parses a keep policy name with the library's one parser (``nats_server_keep_parse``): every spelling
+    ``NATS_SERVER_KEEP`` and the ``keep`` option accept (``on_failure``, ``1``, ``true``, ...)."""
+    value = out("nats_server_keep_parse", c_int32, str(text).encode())
+    return int(value)
 
 
 def wait_exit(handle: int, timeout_ms: int) -> int:

@@ -21,8 +21,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 
 from . import _ffi
-from ._errors import ClosedError, InvalidArgument, InvalidOptions, NotRunning, Unavailable
-from ._options import Keep, cluster_document, keep_value, to_json
+from ._errors import ClosedError, InvalidArgument, NotRunning, Unavailable
+from ._options import Keep, cluster_document, to_json
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -221,7 +221,7 @@ class Server:
     def set_keep(self, keep: Keep) -> None:
         """Sets what to keep of the private directory when the server is closed: ``"never"``, ``"on-failure"``
         or ``"always"``."""
-        value = keep_value(keep)
+        value = _ffi.keep_parse(keep)  # the library's one parser
         self._call("nats_server_set_keep", value)
 
     def mark_failed(self) -> None:
@@ -462,20 +462,23 @@ class Cluster:
             return f(handle)
 
     def _index(self, index: int) -> int:
+        """A node index checked by the library (``NATS_SERVER_INVALID_ARGUMENT`` with its message, as in every
+        binding); a negative index counts from the end, as in a Python sequence."""
         count = len(self._nodes)
         if isinstance(index, bool) or not isinstance(index, int):
-            raise InvalidOptions(
-                f"nats-server harness: invalid options: a node index is an int, not {type(index).__name__}", 2
-            )
-        if index < 0:
+            raise TypeError(f"a node index is an int, not {type(index).__name__}")
+        if -count <= index < 0:
             index += count
-        if not 0 <= index < count:
-            raise InvalidOptions(
-                f"nats-server harness: invalid options: node index {index} is out of range: the cluster has "
-                f"{count} nodes",
-                2,
+        if 0 <= index < count:
+            return index
+        if index < 0:  # beyond the start: the library's size_t cannot carry it, so it is said here
+            raise InvalidArgument(
+                f"nats-server harness: invalid argument: node index {index} is out of range: the cluster "
+                f"has {count} nodes",
+                InvalidArgument.code,
             )
-        return index
+        self._with(lambda h: _ffi.out("nats_cluster_node", c_void_p, h, index))  # raises InvalidArgument
+        raise AssertionError(f"node {index} exists in the library only")  # pragma: no cover
 
     def _node_call(self, name: str, index: int) -> None:
         i = self._index(index)
@@ -494,7 +497,7 @@ class Cluster:
     def __getitem__(self, index: int) -> Server:
         try:
             return self.node(index)
-        except InvalidOptions as e:
+        except InvalidArgument as e:
             raise IndexError(str(e)) from None
 
     def __iter__(self) -> Iterator[Server]:
@@ -519,6 +522,12 @@ class Cluster:
         """Every node's client URL in node order (what ``nats.connect(servers=...)`` takes)."""
         urls: list[str] = json.loads(self._with(lambda h: _ffi.out_string("nats_cluster_client_urls_json", h)))
         return urls
+
+    @property
+    def client_urls_joined(self) -> str:
+        """Every node's client URL joined with commas (``nats_cluster_client_urls``), for clients that take one
+        string."""
+        return self._with(lambda h: _ffi.out_string("nats_cluster_client_urls", h))
 
     @property
     def jetstream(self) -> bool:
@@ -582,7 +591,7 @@ class Cluster:
 
     def set_keep(self, keep: Keep) -> None:
         """Sets the keep policy of every node: ``"never"``, ``"on-failure"`` or ``"always"``."""
-        value = keep_value(keep)
+        value = _ffi.keep_parse(keep)  # the library's one parser
         self._with(lambda h: _ffi.call("nats_cluster_set_keep", h, value))
 
     def mark_failed(self) -> None:

@@ -53,6 +53,10 @@ pub use error::{Error, ErrorKind, Result};
 pub use options::{ClusterListener, ClusterOptions, Keep, ServerOptions};
 pub use server::{Ports, Server};
 
+/// This library's version, e.g. `"0.2.0"` (not nats-server's: see [`Server::version`]). The C ABI hands it out
+/// as `nats_server_library_version()`.
+pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Starts a server with the config file `cfg` (`""` for none) on a dynamic port. Panics with the cause on failure.
 pub fn run_server(cfg: &str) -> Server {
     run_server_with_port(cfg, None)

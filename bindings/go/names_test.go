@@ -135,3 +135,77 @@ func TestStatusConstantsMatchTheHeader(t *testing.T) {
 		t.Errorf("the header has %d statuses, Go %d", seen, len(goStatus))
 	}
 }
+
+// goDeclarations are the package's exported functions ("Run") and methods ("Server.Start"), from its sources.
+func goDeclarations(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || !fn.Name.IsExported() {
+				continue
+			}
+			if fn.Recv == nil {
+				declared[fn.Name.Name] = true
+				continue
+			}
+			recv := fn.Recv.List[0].Type
+			if star, ok := recv.(*ast.StarExpr); ok {
+				recv = star.X
+			}
+			if ident, ok := recv.(*ast.Ident); ok {
+				declared[ident.Name+"."+fn.Name.Name] = true
+			}
+		}
+	}
+	return declared
+}
+
+// The Go column of the README's names table names this package's API.
+func TestReadmeNamesTableGoColumn(t *testing.T) {
+	text, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skipf("the README is not here (%v)", err)
+	}
+	readme := string(text)
+	start := strings.Index(readme, "## Names across the surfaces")
+	if start < 0 {
+		t.Fatal(`README has no section "Names across the surfaces"`)
+	}
+	var rows [][]string
+	for _, line := range strings.Split(readme[start:], "\n")[1:] {
+		if !strings.HasPrefix(line, "|") {
+			if len(rows) > 0 {
+				break
+			}
+			continue
+		}
+		rows = append(rows, strings.Split(strings.Trim(line, "|"), "|"))
+	}
+	if len(rows) < 60 || strings.TrimSpace(rows[0][5]) != "Go" {
+		t.Fatalf("the table has %d rows and header %v", len(rows), rows[0])
+	}
+	declared := goDeclarations(t)
+	ident := regexp.MustCompile("`([^`]+)`")
+	for _, row := range rows[2:] {
+		for _, m := range ident.FindAllStringSubmatch(row[5], -1) {
+			name := strings.TrimPrefix(m[1], "natsserver.")
+			if !declared[name] {
+				t.Errorf("README row %q names Go %s, which the package does not declare", strings.TrimSpace(row[0]), m[1])
+			}
+		}
+	}
+}

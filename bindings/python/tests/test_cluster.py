@@ -83,6 +83,8 @@ def test_cluster_queries(shared_cluster: Cluster) -> None:
         ids.add(node.server_id)
     assert len(ids) == 3
     assert c[-1] is c.node(2)
+    assert c.client_url == c.client_urls[0] == c.node(0).client_url
+    assert c.client_urls_joined == ",".join(c.client_urls)
     assert c.nodes == list(c)
 
 

@@ -82,6 +82,44 @@ def test_every_header_function_is_bound_with_its_signature() -> None:
         assert bound_args == args, f"{name}: parameters"
 
 
+PACKAGE = Path(_ffi.__file__).resolve().parent
+README = HEADER.parents[1] / "README.md"
+
+
+def test_every_header_function_is_called_by_the_package() -> None:
+    # Bound is not enough: each function must be used by the package itself, outside the table of prototypes.
+    sources = "".join(p.read_text() for p in PACKAGE.glob("*.py"))
+    prototypes = re.search(r"PROTOTYPES[^=]*= \{(.*?)\n\}", sources, re.DOTALL)
+    assert prototypes is not None
+    code = sources.replace(prototypes.group(1), "")
+    unused = [name for name in header_functions() if f'"{name}"' not in code and f".{name}(" not in code]
+    assert unused == []
+
+
+def names_table() -> list[list[str]]:
+    """The rows of the README's "Names across the surfaces" table (concept, Rust, C, C++, Python, Go, CLI)."""
+    if not README.is_file():
+        pytest.skip(f"{README} is not here (the tests run outside the repository)")
+    text = README.read_text()
+    section = text[text.index("## Names across the surfaces") :]
+    rows = [line.strip("|").split("|") for line in section.splitlines()[1:] if line.startswith("|")]
+    rows = rows[: next((i for i, r in enumerate(rows) if not r), len(rows))]
+    assert [c.strip() for c in rows[0]] == ["concept", "Rust", "C", "C++", "Python", "Go", "CLI"]
+    return [[c.strip() for c in row] for row in rows[2:]]
+
+
+def test_the_readme_python_column_names_the_api() -> None:
+    owners: dict[str, object] = {"Server": h.Server, "Cluster": h.Cluster, "h": h}
+    rows = names_table()
+    assert len(rows) >= 60
+    for row in rows:
+        for name in re.findall(r"`([^`]+)`", row[4]):
+            path = re.sub(r"\(.*\)$", "", name).split(".")
+            assert path[0] in owners, f"{row[0]}: {name} names no known class"
+            if len(path) > 1:
+                assert hasattr(owners[path[0]], path[1]), f"README row {row[0]!r}: Python has no {name}"
+
+
 def test_abi_version_matches_the_header() -> None:
     match = re.search(r"#define NATS_SERVER_ABI_VERSION (\d+)", header_text())
     assert match is not None

@@ -518,6 +518,11 @@ class Cluster:
         return self._with(lambda h: _ffi.out_string("nats_cluster_name", h))
 
     @property
+    def client_url(self) -> str:
+        """Node 0's client URL, as the Rust ``Cluster::client_url()`` and Go's ``Cluster.ClientURL()``."""
+        return self.node(0).client_url
+
+    @property
     def client_urls(self) -> list[str]:
         """Every node's client URL in node order (what ``nats.connect(servers=...)`` takes)."""
         urls: list[str] = json.loads(self._with(lambda h: _ffi.out_string("nats_cluster_client_urls_json", h)))

@@ -29,7 +29,9 @@ pub enum Keep {
 }
 
 impl<'de> Deserialize<'de> for Keep {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Keep::parse(&text).map_err(|e| serde::de::Error::custom(e.message()))
     }

@@ -15,7 +15,11 @@ fn header_functions() -> BTreeSet<String> {
     let header = read("include/nats_server.h");
     let mut names = BTreeSet::new();
     for line in header.lines() {
-        if line.starts_with(' ') || line.starts_with('*') || line.starts_with('/') || line.starts_with('#') {
+        if line.starts_with(' ')
+            || line.starts_with('*')
+            || line.starts_with('/')
+            || line.starts_with('#')
+        {
             continue;
         }
         if let Some(open) = line.find('(') {

@@ -47,9 +47,7 @@ fn panic_error(payload: Box<dyn Any + Send>) -> FfiError {
         .unwrap_or_else(|| "a panic without a message".to_string());
     FfiError::new(
         nats_server_status::NATS_SERVER_INTERNAL,
-        format!(
-            "a panic was caught at the C boundary: {what}. Please report it."
-        ),
+        format!("a panic was caught at the C boundary: {what}. Please report it."),
     )
 }
 
@@ -173,9 +171,7 @@ pub(crate) fn bad_handle(name: &str, what: &str, handle_is_null: bool) -> FfiErr
     } else {
         FfiError::new(
             nats_server_status::NATS_SERVER_INVALID_HANDLE,
-            format!(
-                "`{name}` is not a live {what} (already freed, or not such a handle)"
-            ),
+            format!("`{name}` is not a live {what} (already freed, or not such a handle)"),
         )
     }
 }

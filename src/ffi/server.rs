@@ -359,7 +359,10 @@ pub unsafe extern "C" fn nats_server_keep_parse(
     guard(error, || {
         let out = out_arg(out, "out")?;
         let keep = Keep::parse(str_arg(text, "text")?).map_err(|e| {
-            FfiError::new(nats_server_status::NATS_SERVER_INVALID_ARGUMENT, e.message())
+            FfiError::new(
+                nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
+                e.message(),
+            )
         })?;
         *out = match keep {
             Keep::Never => nats_server_keep::NATS_SERVER_KEEP_NEVER,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import itertools
 import os
 import re
 import subprocess
@@ -102,8 +103,9 @@ def names_table() -> list[list[str]]:
         pytest.skip(f"{README} is not here (the tests run outside the repository)")
     text = README.read_text()
     section = text[text.index("## Names across the surfaces") :]
-    rows = [line.strip("|").split("|") for line in section.splitlines()[1:] if line.startswith("|")]
-    rows = rows[: next((i for i, r in enumerate(rows) if not r), len(rows))]
+    lines = list(itertools.dropwhile(lambda line: not line.startswith("|"), section.splitlines()))
+    table = itertools.takewhile(lambda line: line.startswith("|"), lines)
+    rows = [line.strip("|").split("|") for line in table]
     assert [c.strip() for c in rows[0]] == ["concept", "Rust", "C", "C++", "Python", "Go", "CLI"]
     return [[c.strip() for c in row] for row in rows[2:]]
 

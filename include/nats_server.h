@@ -7,6 +7,9 @@
  *   C   (static): cc  -std=c11   -Iinclude my_test.c   -o my_test target/debug/libnats_server.a -lpthread -ldl -lm
  *   C++ (static): c++ -std=c++17 -Iinclude my_test.cpp -o my_test target/debug/libnats_server.a -lpthread -ldl -lm
  *   shared:       cc  -std=c11   -Iinclude my_test.c   -o my_test -Ltarget/debug -lnats_server -Wl,-rpath,$PWD/target/debug
+ *   installed:    cc  -std=c11 my_test.c -o my_test $(pkg-config --cflags --libs nats_server)
+ *                 (scripts/install.sh --prefix P puts the headers, libraries, nats_server.pc and a CMake package
+ *                 config under P; CMake: find_package(nats_server) and link nats_server::nats_server)
  *   Add -lnats when the test uses the NATS C client (Debian: libnats-dev). C++ users may include nats_server.hpp,
  *   a thin header-only RAII wrapper that throws nats_server::error.
  *   The binary is found through the `binary` option, then $NATS_SERVER_BIN, then `nats-server` on PATH.
@@ -642,3 +645,20 @@ nats_server_status nats_cluster_meta_leader(const nats_cluster_t *cluster, size_
 #endif  // __cplusplus
 
 #endif  /* NATS_SERVER_H */
+
+#ifndef NATS_SERVER_ABI_COMPATIBLE_H  /* cbindgen writes this trailer after the #endif of NATS_SERVER_H */
+#define NATS_SERVER_ABI_COMPATIBLE_H
+/**
+ * True when the library loaded at run time speaks the C ABI this header describes (NATS_SERVER_ABI_VERSION).
+ * Check it once at start-up when the header and the library may come from different releases (a shared library
+ * installed separately), and stop with a message naming both versions when it is false:
+ *   if (!nats_server_abi_compatible()) {
+ *       fprintf(stderr, "libnats_server %s speaks C ABI %u, this program was built for %d\n",
+ *               nats_server_version(), nats_server_abi_version(), NATS_SERVER_ABI_VERSION);
+ *       return 1;
+ *   }
+ */
+static inline bool nats_server_abi_compatible(void) {
+    return nats_server_abi_version() == NATS_SERVER_ABI_VERSION;
+}
+#endif  /* NATS_SERVER_ABI_COMPATIBLE_H */

@@ -90,3 +90,13 @@ fn header_declares_the_whole_abi() {
         );
     }
 }
+
+#[test]
+fn header_offers_a_runtime_abi_check() {
+    let header = generate();
+    assert!(
+        header.contains("static inline bool nats_server_abi_compatible(void)")
+            && header.contains("return nats_server_abi_version() == NATS_SERVER_ABI_VERSION;"),
+        "the header lacks nats_server_abi_compatible()"
+    );
+}

@@ -156,6 +156,13 @@ def test_the_wheel_carries_the_library_and_is_tagged_for_the_platform() -> None:
     assert "nats_server_harness/py.typed" in files
 
 
+def test_the_package_and_the_library_have_one_version() -> None:
+    # Cargo.toml sets it once: the wheel's metadata, __version__ and the bundled library must all say the same.
+    if os.environ.get(_ffi.LIB_ENV):
+        pytest.skip(f"{_ffi.LIB_ENV} overrides the bundled library")
+    assert metadata.version("nats-server-harness") == h.__version__ == h.library_version()
+
+
 def test_the_pytest_plugin_is_registered() -> None:
     points = metadata.entry_points(group="pytest11")
     assert any(p.name == "nats_server" and p.value == "nats_server_harness.pytest_plugin" for p in points)

@@ -20,6 +20,8 @@ The pytest plugin (``nats_server_harness.pytest_plugin``, registered automatical
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from . import _ffi
 from ._errors import (
     AbiMismatch,
@@ -48,7 +50,10 @@ from ._ffi import ABI_VERSION, LIB_ENV, abi_version, library_path, library_versi
 from ._harness import Cluster, Ports, Server
 from ._options import ClusterKeywords, ClusterListener, ClusterOptions, Keep, ServerOptions
 
-__version__ = "0.2.0"
+try:  # the installed distribution's version: the crate's (set once, in Cargo.toml)
+    __version__ = _metadata.version("nats-server-harness")
+except _metadata.PackageNotFoundError:  # pragma: no cover - imported from a source tree (PYTHONPATH)
+    __version__ = "0+unknown"
 
 __all__ = [
     "ABI_VERSION",

@@ -654,7 +654,7 @@ nats_server_status nats_cluster_meta_leader(const nats_cluster_t *cluster, size_
  * installed separately), and stop with a message naming both versions when it is false:
  *   if (!nats_server_abi_compatible()) {
  *       fprintf(stderr, "libnats_server %s speaks C ABI %u, this program was built for %d\n",
- *               nats_server_version(), nats_server_abi_version(), NATS_SERVER_ABI_VERSION);
+ *               nats_server_library_version(), nats_server_abi_version(), NATS_SERVER_ABI_VERSION);
  *       return 1;
  *   }
  */

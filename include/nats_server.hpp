@@ -84,6 +84,8 @@ template <class T, class F> T value_call(F &&f) {
 inline std::string library_version() { return nats_server_library_version(); }
 /// The C ABI version of the linked library (compare NATS_SERVER_ABI_VERSION of the header compiled against).
 inline uint32_t abi_version() noexcept { return nats_server_abi_version(); }
+/// True when the linked library speaks the C ABI of the header compiled against (nats_server_abi_compatible()).
+inline bool abi_compatible() noexcept { return nats_server_abi_compatible(); }
 
 /// Parses a keep policy name ("on-failure", "on_failure", "1", "never", ...) as the library does everywhere.
 inline nats_server_keep parse_keep(const std::string &name) {

@@ -72,18 +72,18 @@ cat >"$work/c/check.c" <<'EOF'
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
     if (!nats_server_abi_compatible()) {
-        fprintf(stderr, "libnats_server %s speaks C ABI %u, the header %d\n", nats_server_version(),
+        fprintf(stderr, "libnats_server %s speaks C ABI %u, the header %d\n", nats_server_library_version(),
                 nats_server_abi_version(), NATS_SERVER_ABI_VERSION);
         return 1;
     }
-    if (strcmp(nats_server_version(), argv[1]) != 0) {
-        fprintf(stderr, "library version %s, expected %s\n", nats_server_version(), argv[1]);
+    if (strcmp(nats_server_library_version(), argv[1]) != 0) {
+        fprintf(stderr, "library version %s, expected %s\n", nats_server_library_version(), argv[1]);
         return 1;
     }
     nats_server_t *server = NULL;
     char *error = NULL, *url = NULL;
-    if (nats_server_start(NULL, &server, &error) != NATS_SERVER_OK) {
-        fprintf(stderr, "start: %s\n", error);
+    if (nats_server_run(NULL, &server, &error) != NATS_SERVER_OK) {
+        fprintf(stderr, "run: %s\n", error);
         nats_server_string_free(error);
         return 1;
     }
@@ -99,7 +99,7 @@ int main(int argc, char **argv) {
     if (s == NATS_OK) s = natsConnection_PublishString(nc, "install.check", "hello");
     if (s == NATS_OK) s = natsSubscription_NextMsg(&msg, sub, 5000);
     int ok = s == NATS_OK && strcmp(natsMsg_GetData(msg), "hello") == 0;
-    printf("C: %s, library %s (C ABI %u): %s\n", url, nats_server_version(), nats_server_abi_version(),
+    printf("C: %s, library %s (C ABI %u): %s\n", url, nats_server_library_version(), nats_server_abi_version(),
            ok ? "message received" : natsStatus_GetText(s));
     natsMsg_Destroy(msg);
     natsSubscription_Destroy(sub);
@@ -132,7 +132,7 @@ EOF
 #include <iostream>
 
 int main() {
-    if (!nats_server_abi_compatible()) return 1;
+    if (!nats_server::abi_compatible()) return 1;
     nats_server::server server("{\"jetstream\": true}");
     std::cout << "C++: " << server.client_url() << ", JetStream store " << server.store_dir() << "\n";
     return server.client_url().rfind("nats://", 0) == 0 ? 0 : 1;

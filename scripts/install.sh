@@ -52,6 +52,7 @@ if [[ -z "$lib_dir" ]]; then
     (cd "$root" && cargo build --release --lib --no-default-features --quiet)
     lib_dir="$root/target/release"
 fi
+[[ -d "$lib_dir" ]] || { echo "install.sh: --lib-dir $lib_dir is not a directory" >&2; exit 2; }
 lib_dir="$(cd "$lib_dir" && pwd)"
 for file in libnats_server.a libnats_server.so; do
     [[ -f "$lib_dir/$file" ]] || { echo "install.sh: no $file in $lib_dir (run cargo build --lib)" >&2; exit 1; }

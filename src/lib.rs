@@ -22,6 +22,7 @@
 //! The binary is found through the `binary` option, then `NATS_SERVER_BIN`, then `PATH`. `NATS_SERVER_KEEP`
 //! (`never`, `on-failure`, `always`) says what to keep of a server's private directory after the test.
 
+mod auth;
 mod binary;
 mod cluster;
 mod error;
@@ -29,6 +30,7 @@ mod error;
 // the types re-exported below). cbindgen reads src/ffi/ itself; the symbols are exported whatever the visibility.
 #[doc(hidden)]
 pub mod ffi;
+mod jwt;
 mod options;
 mod process;
 mod ready;
@@ -47,6 +49,10 @@ pub mod internals {
     pub use crate::workdir::{root as workdir_root, sweep_stale};
 }
 
+pub use auth::{
+    Account, AccountJetStream, AccountLimits, Export, Import, JetStreamLimits, Permissions, Rule,
+    User,
+};
 pub use binary::Version;
 pub use cluster::{Cluster, IntoConfig};
 pub use error::{Error, ErrorKind, Result};

@@ -4,10 +4,12 @@
 //! milliseconds so every language can write them. Builder methods with the fields' names allow
 //! `ServerOptions::new().jetstream(true).port(4222)`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{Account, JetStreamLimits, User};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Environment variable that sets the default [`Keep`] policy (`never`, `on-failure` or `always`).
@@ -100,6 +102,22 @@ pub struct ServerOptions {
     pub password: Option<String>,
     /// Require this token from clients.
     pub token: Option<String>,
+    /// Users of the global account, each with a password or a generated nkey, and permissions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<User>,
+    /// Named accounts with their users, JetStream, exports and imports.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub accounts: BTreeMap<String, Account>,
+    /// The user (of `users` or `accounts`) that clients connecting without credentials become.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_auth_user: Option<String>,
+    /// The server's JetStream limits (needs `jetstream: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jetstream_limits: Option<JetStreamLimits>,
+    /// Operator mode: a generated operator signs `accounts` (plus a system account `SYS` with user `sys`) and
+    /// their users into JWTs served by the memory resolver; each user gets a creds file.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub operator: bool,
     /// Opens the HTTP monitoring listener (`/varz`, `/healthz`, ...). Default on.
     pub monitoring: bool,
     /// Opens a plain-text websocket listener.
@@ -132,6 +150,11 @@ impl Default for ServerOptions {
             user: None,
             password: None,
             token: None,
+            users: Vec::new(),
+            accounts: BTreeMap::new(),
+            no_auth_user: None,
+            jetstream_limits: None,
+            operator: false,
             monitoring: true,
             websocket: false,
             cluster: None,
@@ -187,6 +210,12 @@ impl ServerOptions {
         password: impl Into<String> => |v: _| Some(Into::<String>::into(v));
         /// Requires a token.
         token: impl Into<String> => |v: _| Some(Into::<String>::into(v));
+        /// Sets the user that clients without credentials become.
+        no_auth_user: impl Into<String> => |v: _| Some(Into::<String>::into(v));
+        /// Sets the server's JetStream limits.
+        jetstream_limits: JetStreamLimits => Some;
+        /// Enables operator mode (JWT accounts and users, creds files).
+        operator: bool => |v| v;
         /// Enables or disables the monitoring listener.
         monitoring: bool => |v| v;
         /// Enables or disables the websocket listener.
@@ -212,6 +241,20 @@ impl ServerOptions {
     #[must_use]
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.args.push(arg.into());
+        self
+    }
+
+    /// Adds a user to the global account.
+    #[must_use]
+    pub fn add_user(mut self, user: User) -> Self {
+        self.users.push(user);
+        self
+    }
+
+    /// Adds (or replaces) a named account.
+    #[must_use]
+    pub fn account(mut self, name: impl Into<String>, account: Account) -> Self {
+        self.accounts.insert(name.into(), account);
         self
     }
 
@@ -248,6 +291,7 @@ impl ServerOptions {
         if self.port == Some(0) {
             return invalid("`port` 0 is not a port; leave it unset for a dynamic port".into());
         }
+        crate::auth::validate(self)?;
         if let Some(cluster) = &self.cluster {
             if cluster.name.trim().is_empty() {
                 return invalid("`cluster.name` must not be empty".into());
@@ -371,6 +415,20 @@ impl ClusterOptions {
         if self.server.port.is_some() || self.server.cluster.is_some() {
             return invalid(
                 "a cluster chooses its nodes' client and cluster ports itself; leave `server.port` and `server.cluster` unset"
+                    .into(),
+            );
+        }
+        if self.server.operator
+            || self
+                .server
+                .users
+                .iter()
+                .chain(self.server.accounts.values().flat_map(|a| &a.users))
+                .any(|u| u.nkey)
+        {
+            return invalid(
+                "`server.operator` and nkey users are not supported for clusters yet (each node would generate its \
+                 own keys); use users with passwords"
                     .into(),
             );
         }

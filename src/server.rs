@@ -15,6 +15,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::auth::{self, Credentials};
 use crate::binary::{self, Version};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{Keep, ServerOptions};
@@ -61,6 +62,8 @@ pub struct Server {
     /// Where this start's output begins in the output and log files, so errors quote only this start.
     output_offset: u64,
     log_offset: u64,
+    /// Generated keys, seed and creds files and the config text using them (empty without auth options).
+    credentials: Credentials,
     /// Declared last: dropped after the process is gone.
     dir: WorkDir,
 }
@@ -86,6 +89,7 @@ impl Server {
         let binary = binary::resolve(opts.binary.as_deref())?;
         let keep = opts.keep.unwrap_or_else(Keep::from_env);
         let dir = WorkDir::create(keep)?;
+        let credentials = Credentials::generate(opts, dir.path())?;
         let mut server = Server {
             opts: opts.clone(),
             binary,
@@ -97,6 +101,7 @@ impl Server {
             paused: false,
             output_offset: 0,
             log_offset: 0,
+            credentials,
             dir,
         };
         server.spawn_and_wait()?;
@@ -428,6 +433,40 @@ impl Server {
         )
     }
 
+    // ----- authentication (see the `auth` module) ------------------------------------------------------------
+
+    /// The creds file (user JWT and seed, mode 0600) of `user` in `account`, in operator mode
+    /// (`operator: true`). The system account is `SYS` with user `sys`.
+    pub fn creds(&self, account: &str, user: &str) -> Result<PathBuf> {
+        self.credentials.creds(account, user).map(Path::to_path_buf)
+    }
+
+    /// The seed (`SU...`) of an nkey user (`nkey: true`, or any user in operator mode).
+    pub fn nkey_seed(&self, user: &str) -> Result<String> {
+        self.credentials.nkey_seed(user).map(str::to_string)
+    }
+
+    /// The public key (`U...`) of an nkey user.
+    pub fn nkey_public_key(&self, user: &str) -> Result<String> {
+        self.credentials.nkey_public_key(user).map(str::to_string)
+    }
+
+    /// A file (mode 0600) holding the seed of an nkey user, for clients that read seeds from files.
+    pub fn seed_file(&self, user: &str) -> Result<PathBuf> {
+        self.credentials.seed_file(user).map(Path::to_path_buf)
+    }
+
+    /// The account of a user: a name of `accounts`, or `$G` for `users`.
+    pub fn account_of(&self, user: &str) -> Result<String> {
+        self.credentials.account_of(user).map(str::to_string)
+    }
+
+    /// The generated authentication material as JSON, without secrets:
+    /// `{"operator": "O..."|null, "accounts": [...], "users": {"a": {"account", "public_key", "seed_file", "creds"}}}`.
+    pub fn auth_json(&self) -> Value {
+        self.credentials.describe()
+    }
+
     /// Changes what is kept of the private directory when the server is dropped.
     pub fn set_keep(&mut self, keep: Keep) {
         self.dir.set_keep_policy(keep);
@@ -709,7 +748,13 @@ impl Server {
             ));
         }
         let path = self.dir.join(CONFIG_FILE);
-        fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+        if self.credentials.is_empty() {
+            fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+        } else {
+            // Passwords and JWTs: readable by the owner only.
+            text.push_str(self.credentials.config());
+            auth::write_secret(&path, &text)
+        }
     }
 
     fn record_ports(&mut self, ports: &PortsFile) {

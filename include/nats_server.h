@@ -640,6 +640,51 @@ nats_server_status nats_cluster_wait_for_leader(const nats_cluster_t *cluster,
  */
 nats_server_status nats_cluster_meta_leader(const nats_cluster_t *cluster, size_t *out, char **error);
 
+/**
+ * The creds file (user JWT and seed, mode 0600) of `user` in `account`, for a server started with
+ * `"operator": true`; the system account is `SYS` with user `sys`. For `natsOptions_SetUserCredentialsFromFiles
+ * (opts, path, NULL)`. An account or user that does not exist is `NATS_SERVER_INVALID_ARGUMENT` (the message
+ * names it and lists the existing ones). Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_creds(const nats_server_t *server,
+                                     const char *account,
+                                     const char *user,
+                                     char **out,
+                                     char **error);
+
+/**
+ * The seed (`SU...`) of an nkey user (`"nkey": true`, or any user in operator mode): a secret. Free `*out` with
+ * `nats_server_string_free`.
+ */
+nats_server_status nats_server_nkey_seed(const nats_server_t *server,
+                                         const char *user,
+                                         char **out,
+                                         char **error);
+
+/**
+ * The public key (`U...`) of an nkey user, e.g. for `natsOptions_SetNKeyFromSeed(opts, public_key, seed_file)`.
+ * Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_nkey_public_key(const nats_server_t *server,
+                                               const char *user,
+                                               char **out,
+                                               char **error);
+
+/**
+ * The file (mode 0600) holding the seed of an nkey user. Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_seed_file(const nats_server_t *server,
+                                         const char *user,
+                                         char **out,
+                                         char **error);
+
+/**
+ * The generated authentication material as JSON, without secrets: `{"operator": "O..." or null, "accounts":
+ * [...], "users": {"NAME": {"account", "public_key", "seed_file", "creds"}}}`. Free `*out` with
+ * `nats_server_string_free`.
+ */
+nats_server_status nats_server_auth_json(const nats_server_t *server, char **out, char **error);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

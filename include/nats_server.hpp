@@ -159,6 +159,21 @@ public:
         return detail::string_call(
             [&](char **o, char **e) { return nats_server_client_url_with_token(h_, token.c_str(), o, e); });
     }
+    /// The creds file of `user` in `account` (operator mode); the system account is "SYS" with user "sys".
+    std::string creds(const std::string &account, const std::string &user) const {
+        return detail::string_call(
+            [&](char **o, char **e) { return nats_server_creds(h_, account.c_str(), user.c_str(), o, e); });
+    }
+    /// The seed ("SU...") of an nkey user: a secret.
+    std::string nkey_seed(const std::string &user) const { return user_text(nats_server_nkey_seed, user); }
+    /// The public key ("U...") of an nkey user.
+    std::string nkey_public_key(const std::string &user) const {
+        return user_text(nats_server_nkey_public_key, user);
+    }
+    /// The file (0600) holding an nkey user's seed.
+    std::string seed_file(const std::string &user) const { return user_text(nats_server_seed_file, user); }
+    /// The generated authentication material as JSON (no secrets).
+    std::string auth_json() const { return text(nats_server_auth_json); }
     std::string monitoring_url() const { return text(nats_server_monitoring_url); }
     std::string websocket_url() const { return text(nats_server_websocket_url); }
     std::string cluster_url() const { return text(nats_server_cluster_url); }
@@ -199,6 +214,9 @@ protected:
     }
     template <class F> std::string text(F f) const {
         return detail::string_call([&](char **o, char **e) { return f(h_, o, e); });
+    }
+    template <class F> std::string user_text(F f, const std::string &user) const {
+        return detail::string_call([&](char **o, char **e) { return f(h_, user.c_str(), o, e); });
     }
 
     nats_server_t *h_;

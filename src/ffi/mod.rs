@@ -30,10 +30,13 @@ mod server;
 
 mod cluster;
 
+mod auth;
+
 mod boundary;
 
 use std::ffi::{c_char, c_int};
 
+pub use auth::*;
 pub use cluster::*;
 pub use server::*;
 pub use status::nats_server_status;

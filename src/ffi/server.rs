@@ -78,7 +78,7 @@ impl Drop for nats_server_t {
 ///
 /// # Safety
 /// `server` is NULL or a pointer returned by `nats_server_run` / `nats_cluster_node` that is still live.
-unsafe fn handle<'a>(server: *const nats_server_t) -> FfiResult<&'a nats_server_t> {
+pub(crate) unsafe fn handle<'a>(server: *const nats_server_t) -> FfiResult<&'a nats_server_t> {
     if server.is_null() || (*server).magic != SERVER_MAGIC {
         return Err(bad_handle("server", "nats_server_t", server.is_null()));
     }

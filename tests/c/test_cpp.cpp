@@ -207,12 +207,31 @@ static void raii_cluster() {
     CHECK(nodes[0].is_running());  // borrowed handles follow the cluster, not the C++ object
 }
 
+// Operator mode: a creds file per user, connected with the C client; unknown names throw.
+static void operator_creds() {
+    nats_server::server s(R"({"operator": true, "accounts": {"A": {"users": [{"user": "a"}]}}})");
+    std::string creds = s.creds("A", "a");
+    natsOptions *opts = nullptr;
+    natsConnection *nc = nullptr;
+    bool ok = natsOptions_Create(&opts) == NATS_OK && natsOptions_SetURL(opts, s.client_url().c_str()) == NATS_OK &&
+              natsOptions_SetUserCredentialsFromFiles(opts, creds.c_str(), nullptr) == NATS_OK &&
+              natsConnection_Connect(&nc, opts) == NATS_OK && natsConnection_Flush(nc) == NATS_OK;
+    natsConnection_Destroy(nc);
+    natsOptions_Destroy(opts);
+    CHECK(ok);
+    CHECK(s.nkey_seed("a").rfind("SU", 0) == 0);
+    CHECK(s.auth_json().find("\"A\"") != std::string::npos);
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"NOPE\"", s.creds("NOPE", "a"));
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"nobody\"", s.seed_file("nobody"));
+}
+
 int main() {
     run("raii_server", raii_server);
     run("errors_throw", errors_throw);
     run("auth_urls", auth_urls);
     run("queries_and_mark_failed", queries_and_mark_failed);
     run("cluster_mark_failed_and_jetstream", cluster_mark_failed_and_jetstream);
+    run("operator_creds", operator_creds);
     run("raii_cluster", raii_cluster);
     nats_CloseAndWait(0);
     std::printf("%d passed, %d failed\n", passed, failed);

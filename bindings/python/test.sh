@@ -22,6 +22,8 @@ deps=(
     "pytest-xdist==3.8.0"
     "execnet==2.1.2"
     "nats-py==2.16.0"
+    # nats-py connects with nkeys and creds files only when nkeys is installed.
+    "nkeys==0.2.1"
     "mypy==2.4.1"
     "ruff==0.17.6"
 )

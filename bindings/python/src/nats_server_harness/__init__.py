@@ -15,7 +15,8 @@ A thin binding over the ``nats-server`` harness's C ABI (include/nats_server.h):
         cluster.start_node(1)             # returns once it has rejoined
 
 The pytest plugin (``nats_server_harness.pytest_plugin``, registered automatically) provides the fixtures
-``nats_server``, ``nats_jetstream_server``, ``nats_cluster``, ``nats_server_factory`` and ``nats_cluster_factory``.
+``nats_server``, ``nats_jetstream_server``, ``nats_operator_server``,
+``nats_cluster``, ``nats_server_factory`` and ``nats_cluster_factory``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 
 from . import _ffi
+from ._auth import Account, AccountLimits, Export, Import, JetStreamLimits, Permissions, Rule, User
 from ._errors import (
     AbiMismatch,
     BinaryNotFound,
@@ -59,6 +61,8 @@ __all__ = [
     "ABI_VERSION",
     "LIB_ENV",
     "AbiMismatch",
+    "Account",
+    "AccountLimits",
     "BinaryNotFound",
     "BorrowedHandle",
     "ClosedError",
@@ -67,26 +71,32 @@ __all__ = [
     "ClusterListener",
     "ClusterOptions",
     "ConfigError",
+    "Export",
     "HarnessIOError",
+    "Import",
     "InternalError",
     "InvalidArgument",
     "InvalidHandle",
     "InvalidOptions",
     "InvalidUtf8",
+    "JetStreamLimits",
     "Keep",
     "LibraryNotFound",
     "MonitoringError",
     "NatsServerError",
     "NotRunning",
     "NullArgument",
+    "Permissions",
     "PortInUse",
     "Ports",
+    "Rule",
     "Server",
     "ServerExited",
     "ServerOptions",
     "StartupTimeout",
     "TimeoutError",
     "Unavailable",
+    "User",
     "abi_version",
     "library_path",
     "library_version",

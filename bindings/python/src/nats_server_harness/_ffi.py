@@ -100,6 +100,12 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_options_json": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_monitor": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
     "nats_server_monitor_status": (c_int, [_HANDLE, c_char_p, POINTER(c_uint16), _CHAR_PP, _ERR]),
+    # server: generated authentication material
+    "nats_server_creds": (c_int, [_HANDLE, c_char_p, c_char_p, _CHAR_PP, _ERR]),
+    "nats_server_nkey_seed": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
+    "nats_server_nkey_public_key": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
+    "nats_server_seed_file": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
+    "nats_server_auth_json": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     # cluster
     "nats_cluster_run": (c_int, [c_char_p, _HANDLE_P, _ERR]),
     "nats_cluster_free": (c_int, [_HANDLE]),

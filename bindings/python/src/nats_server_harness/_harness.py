@@ -339,6 +339,33 @@ class Server:
         """The server's log file."""
         return self._with(lambda h: _ffi.out_path("nats_server_log_path", h))
 
+    # ----- generated authentication material (see the ``users``, ``accounts`` and ``operator`` options) -----
+
+    def creds(self, account: str, user: str) -> Path:
+        """The creds file (user JWT and seed, mode 0600) of ``user`` in ``account``, in operator mode; the system
+        account is ``SYS`` with user ``sys``. For nats-py: ``nats.connect(url, user_credentials=str(path))``.
+        An unknown account or user raises :class:`InvalidArgument` naming it."""
+        return self._with(lambda h: _ffi.out_path("nats_server_creds", h, account.encode(), user.encode()))
+
+    def nkey_seed(self, user: str) -> str:
+        """The seed (``SU...``) of an nkey user (``nkey: True``, or any user in operator mode): a secret."""
+        return self._string("nats_server_nkey_seed", user.encode())
+
+    def nkey_public_key(self, user: str) -> str:
+        """The public key (``U...``) of an nkey user."""
+        return self._string("nats_server_nkey_public_key", user.encode())
+
+    def seed_file(self, user: str) -> Path:
+        """A file (mode 0600) holding an nkey user's seed. For nats-py: ``nkeys_seed=str(path)``."""
+        return self._with(lambda h: _ffi.out_path("nats_server_seed_file", h, user.encode()))
+
+    @property
+    def auth(self) -> dict[str, Any]:
+        """The generated material without secrets: ``{"operator": "O..." or None, "accounts": [...], "users":
+        {name: {"account", "public_key", "seed_file", "creds"}}}``."""
+        auth: dict[str, Any] = json.loads(self._string("nats_server_auth_json"))
+        return auth
+
     def log_tail(self, lines: int = 50) -> str:
         """The last ``lines`` lines of the log, then anything the server printed to stdout/stderr."""
         return self._string("nats_server_log_tail", max(0, lines))

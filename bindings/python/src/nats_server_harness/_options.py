@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Optional, TypedDict, Union
 
+from ._auth import Account, JetStreamLimits, User
 from ._errors import InvalidOptions
 
 #: What to keep of a server's private directory (log, config, store) when it is closed: ``"never"``,
@@ -60,6 +61,17 @@ class ServerOptions(TypedDict, total=False):
     password: Optional[str]
     #: Require this token.
     token: Optional[str]
+    #: Users of the global account (password or generated nkey, permissions).
+    users: Sequence[User]
+    #: Named accounts with users, JetStream, exports and imports.
+    accounts: Mapping[str, Account]
+    #: The user (of ``users`` or ``accounts``) that clients without credentials become.
+    no_auth_user: Optional[str]
+    #: The server's JetStream limits.
+    jetstream_limits: Optional[JetStreamLimits]
+    #: Operator mode: accounts and users become JWTs (memory resolver, preloaded); each user has a creds file.
+    #: Adds the system account ``SYS`` with user ``sys``.
+    operator: bool
     #: The HTTP monitoring listener. Default on.
     monitoring: bool
     #: A plain-text websocket listener.
@@ -109,6 +121,9 @@ class ClusterKeywords(ClusterOptions, total=False):
     user: Optional[str]
     password: Optional[str]
     token: Optional[str]
+    users: Sequence[User]
+    accounts: Mapping[str, Account]
+    no_auth_user: Optional[str]
     monitoring: bool
     websocket: bool
     debug: bool

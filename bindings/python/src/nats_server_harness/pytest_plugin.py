@@ -394,6 +394,22 @@ def nats_jetstream_server(nats_server_factory: ServerFactory) -> Server:
     return nats_server_factory(jetstream=True)
 
 
+#: The accounts of :func:`nats_operator_server`: two JetStream accounts with one user each.
+OPERATOR_ACCOUNTS: dict[str, Any] = {
+    "A": {"jetstream": True, "users": [{"user": "a"}]},
+    "B": {"jetstream": True, "users": [{"user": "b"}]},
+}
+
+
+@pytest.fixture
+def nats_operator_server(nats_server_factory: ServerFactory) -> Server:
+    """An operator-mode JetStream server (generated operator, JWTs in the memory resolver) with accounts ``A``
+    (user ``a``) and ``B`` (user ``b``), both with JetStream, and ``SYS`` (user ``sys``); connect with
+    ``user_credentials=str(server.creds("A", "a"))``. Other accounts: ``nats_server_factory(operator=True,
+    jetstream=True, accounts={...})``."""
+    return nats_server_factory(operator=True, jetstream=True, accounts=OPERATOR_ACCOUNTS)
+
+
 @pytest.fixture
 def nats_cluster(nats_cluster_factory: ClusterFactory) -> Cluster:
     """A three-node JetStream cluster, ready (meta leader elected), closed after the test."""

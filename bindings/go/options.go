@@ -44,6 +44,17 @@ type Options struct {
 	Password string `json:"password,omitempty"`
 	// Token requires this token from clients.
 	Token string `json:"token,omitempty"`
+	// Users are users of the global account, each with a password or a generated nkey, and permissions.
+	Users []User `json:"users,omitempty"`
+	// Accounts are named accounts with users, JetStream, exports and imports.
+	Accounts map[string]Account `json:"accounts,omitempty"`
+	// NoAuthUser is the user (of Users or Accounts) that clients without credentials become.
+	NoAuthUser string `json:"no_auth_user,omitempty"`
+	// JetStreamLimits are the server's JetStream limits (needs JetStream).
+	JetStreamLimits *JetStreamLimits `json:"jetstream_limits,omitempty"`
+	// Operator turns on operator mode: a generated operator signs Accounts (plus the system account "SYS" with
+	// user "sys") and their users into JWTs served by the memory resolver; each user gets a creds file (Creds).
+	Operator bool `json:"operator,omitempty"`
 	// Monitoring opens the HTTP monitoring listener; nil means the default, on. Use Bool(false) to turn it off.
 	Monitoring *bool `json:"monitoring,omitempty"`
 	// Websocket opens a plain-text websocket listener.

@@ -475,3 +475,71 @@ fn help_and_version() {
         format!("nats-harness {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn run_in_operator_mode_reports_creds_that_connect() {
+    let mut h = Harness::spawn(&[
+        "run",
+        "--json",
+        "-q",
+        "-j",
+        "--operator",
+        "--account",
+        "A:alice,bob",
+        "--account",
+        "B",
+    ]);
+    let report: Value = serde_json::from_str(&h.line()).unwrap();
+    let auth = &report["auth"];
+    assert!(
+        auth["operator"].as_str().unwrap().starts_with('O'),
+        "{auth}"
+    );
+    assert_eq!(auth["users"]["b"]["account"], "B", "{auth}");
+    let creds = PathBuf::from(auth["users"]["alice"]["creds"].as_str().unwrap());
+    let text = std::fs::read_to_string(&creds).unwrap();
+    assert!(text.contains("BEGIN NATS USER JWT"));
+    // The server asks for a signature over its nonce: a creds file that the server accepts is what a client needs.
+    let url = report["urls"][0].as_str().unwrap().to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = async_nats::ConnectOptions::with_credentials_file(&creds)
+            .await
+            .unwrap()
+            .connect(&url)
+            .await
+            .unwrap();
+        client.flush().await.unwrap();
+        assert!(
+            async_nats::connect(&url).await.is_err(),
+            "no creds: refused"
+        );
+    });
+    h.signal(libc::SIGTERM);
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!creds.exists(), "the creds file is removed on stop");
+}
+
+#[test]
+fn exec_exports_the_first_users_creds_or_nkey() {
+    for (flags, var, start) in [
+        (
+            &["--operator", "--account", "A"][..],
+            "NATS_CREDS",
+            "-----BEGIN NATS USER JWT",
+        ),
+        (&["--nkey-user", "alice"][..], "NATS_NKEY", "SU"),
+    ] {
+        let mut args = vec!["exec", "-q"];
+        args.extend_from_slice(flags);
+        let script = format!(r#"head -c {} "${var}"; stat -c %a "${var}""#, start.len());
+        args.extend_from_slice(&["--", "sh", "-c", &script]);
+        let out = output(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), format!("{start}600\n"));
+    }
+}

@@ -183,6 +183,20 @@ pub struct StartArgs {
     #[arg(long, value_name = "TOKEN", help_heading = "Server")]
     pub token: Option<String>,
 
+    /// Operator mode: generated operator, JWT accounts and users (memory resolver); a creds file per user
+    #[arg(long, help_heading = "Authentication")]
+    pub operator: bool,
+
+    /// Add an account NAME with users (default: one user named after the account in lower case); with -j the
+    /// account gets JetStream. Repeat for more accounts. Example: --account A:alice,bob
+    #[arg(long, value_name = "NAME[:USER,...]", help_heading = "Authentication")]
+    pub account: Vec<String>,
+
+    /// Add a user of the global account identified by a generated nkey (its seed file is in the JSON output and
+    /// NATS_NKEY). Repeat for more users
+    #[arg(long, value_name = "USER", help_heading = "Authentication")]
+    pub nkey_user: Vec<String>,
+
     /// Open a plain-text websocket listener too
     #[arg(long, help_heading = "Server")]
     pub websocket: bool,

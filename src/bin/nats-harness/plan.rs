@@ -132,6 +132,36 @@ fn apply_server_flags(opts: &mut ServerOptions, args: &StartArgs) {
     if args.websocket {
         opts.websocket = true;
     }
+    if args.operator {
+        opts.operator = true;
+    }
+    for spec in &args.account {
+        let (name, users) = spec.split_once(':').unwrap_or((spec, ""));
+        let mut users: Vec<String> = users
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(String::from)
+            .collect();
+        if users.is_empty() {
+            users.push(name.to_lowercase());
+        }
+        let account = opts.accounts.entry(name.to_string()).or_default();
+        if args.jetstream {
+            account.jetstream = nats_server::AccountJetStream::Enabled;
+        }
+        for user in users {
+            // Operator mode: every user has a creds file. Otherwise: a generated nkey (no password to choose).
+            account.users.push(nats_server::User {
+                user,
+                nkey: !args.operator,
+                ..Default::default()
+            });
+        }
+    }
+    for user in &args.nkey_user {
+        opts.users.push(nats_server::User::nkey(user.clone()));
+    }
     if let Some(binary) = &args.binary {
         opts.binary = Some(binary.clone());
     }

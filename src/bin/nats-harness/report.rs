@@ -41,6 +41,9 @@ pub struct Report {
     /// The pid of nats-harness itself: send it SIGINT or SIGTERM to stop everything.
     pub harness_pid: u32,
     pub nodes: Vec<Node>,
+    /// The generated authentication material of the first node (operator, accounts, users with their creds and
+    /// seed files; no secrets inline); `null` without authentication options.
+    pub auth: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -99,6 +102,11 @@ impl Report {
                 .map(|v| v.to_string()),
             harness_pid: std::process::id(),
             nodes,
+            auth: servers.first().map(Server::auth_json).filter(|auth| {
+                auth["users"]
+                    .as_object()
+                    .is_some_and(|users| !users.is_empty())
+            }),
         }
     }
 
@@ -121,6 +129,16 @@ impl Report {
         }
         if self.cluster_name.is_none() {
             env.push(("NATS_PORT", first.client_port.to_string()));
+        }
+        // The first user's files (of the first account that is not the system account), as the nats CLI reads them.
+        if let Some(users) = self.auth.as_ref().and_then(|a| a["users"].as_object()) {
+            let mut users: Vec<_> = users.values().collect();
+            users.sort_by_key(|u| (u["account"] == "SYS", u["account"].to_string()));
+            if let Some(creds) = users.iter().find_map(|u| u["creds"].as_str()) {
+                env.push(("NATS_CREDS", creds.to_string()));
+            } else if let Some(seed) = users.iter().find_map(|u| u["seed_file"].as_str()) {
+                env.push(("NATS_NKEY", seed.to_string()));
+            }
         }
         env
     }

@@ -51,7 +51,7 @@ pub mod internals {
 
 pub use auth::{
     Account, AccountJetStream, AccountLimits, Export, Import, JetStreamLimits, Permissions, Rule,
-    User,
+    User, SYSTEM_ACCOUNT, SYSTEM_USER,
 };
 pub use binary::Version;
 pub use cluster::{Cluster, IntoConfig};

@@ -30,6 +30,15 @@ async fn user_pass(
         .await
 }
 
+/// Returns once the server has processed everything `client` sent before (async-nats's `flush` only writes the
+/// socket): a message to its own inbox comes back only after the earlier protocol lines were handled.
+async fn round_trip(client: &async_nats::Client) {
+    let inbox = client.new_inbox();
+    let mut sub = client.subscribe(inbox.clone()).await.unwrap();
+    client.publish(inbox, "sync".into()).await.unwrap();
+    next_within(&mut sub).await;
+}
+
 async fn next_within(sub: &mut async_nats::Subscriber) -> async_nats::Message {
     tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
@@ -203,8 +212,8 @@ async fn no_auth_user_places_anonymous_clients_in_its_account() {
     let b = user_pass(&server, "b").await.unwrap();
     let mut in_a = a.subscribe("hello").await.unwrap();
     let mut in_b = b.subscribe("hello").await.unwrap();
-    a.flush().await.unwrap();
-    b.flush().await.unwrap();
+    round_trip(&a).await;
+    round_trip(&b).await;
     let anonymous = async_nats::connect(server.client_url()).await.unwrap();
     anonymous.publish("hello", "anon".into()).await.unwrap();
     anonymous.flush().await.unwrap();
@@ -251,8 +260,8 @@ async fn exports_and_imports_deliver_between_accounts() {
         let b = connect("b").await;
         let mut events = b.subscribe("a.events.>").await.unwrap();
         let mut service = a.subscribe("time").await.unwrap();
-        b.flush().await.unwrap();
-        a.flush().await.unwrap();
+        round_trip(&b).await;
+        round_trip(&a).await;
         a.publish("events.1", "e1".into()).await.unwrap();
         let got = next_within(&mut events).await;
         assert_eq!(got.subject.as_str(), "a.events.1", "operator {operator}");

@@ -378,8 +378,7 @@ fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-/// One user's generated identity.
-#[derive(Debug)]
+/// One user's generated identity. Its `Debug` leaves the seed out (a `Server` is `Debug`).
 struct Identity {
     account: String,
     public_key: Option<String>,
@@ -388,14 +387,37 @@ struct Identity {
     creds_file: Option<PathBuf>,
 }
 
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("account", &self.account)
+            .field("public_key", &self.public_key)
+            .field("seed", &self.seed.as_ref().map(|_| "***"))
+            .field("seed_file", &self.seed_file)
+            .field("creds_file", &self.creds_file)
+            .finish()
+    }
+}
+
 /// The material generated for one server: keys, seed and creds files, and the config text that uses them.
 /// Owned by its [`crate::Server`]; its files live in the server's private directory and go with it.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Credentials {
     users: BTreeMap<String, Identity>,
     accounts: Vec<String>,
     config: String,
     operator: Option<jwt::Operator>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // No config text: it holds passwords.
+        f.debug_struct("Credentials")
+            .field("users", &self.users)
+            .field("accounts", &self.accounts)
+            .field("operator", &self.operator)
+            .finish()
+    }
 }
 
 impl Credentials {

@@ -59,6 +59,10 @@ async fn nkey_user_connects_and_others_are_refused() {
     assert_eq!(mode(&server.dir().join("server.conf")), 0o600);
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", server.pid().unwrap())).unwrap();
     assert!(!String::from_utf8_lossy(&cmdline).contains(&seed));
+    assert!(
+        !format!("{server:?}").contains(&seed),
+        "Debug shows no seed"
+    );
 
     let client = ConnectOptions::with_nkey(seed)
         .connect(server.client_url())
@@ -333,6 +337,8 @@ fn bad_names_are_clear_errors_and_leave_nothing_behind() {
     assert!(err.message().contains("\"nobody\""), "{err}");
 
     let plain = run_json(r#"{"users": [{"user": "u", "password": "secret-pw"}]}"#);
+    let shown = format!("{:?}", plain.auth_json());
+    assert!(!shown.contains("secret-pw"), "{shown}");
     let err = plain.nkey_seed("u").unwrap_err();
     assert!(err.message().contains("nkey"), "{err}");
     assert!(!err.message().contains("secret-pw"));

@@ -26,17 +26,23 @@ pub mod binary;
 pub mod cluster;
 pub mod error;
 pub mod ffi;
+mod links;
 pub mod options;
 pub mod process;
 pub mod ready;
 pub mod server;
+pub mod supercluster;
 pub mod workdir;
 
 pub use binary::Version;
 pub use cluster::{Cluster, IntoConfig};
 pub use error::{Error, ErrorKind, Result};
-pub use options::{ClusterListener, ClusterOptions, Keep, ServerOptions};
+pub use options::{
+    ClusterListener, ClusterOptions, GatewayListener, Keep, LeafRemote, RemoteGateway,
+    ServerOptions, SuperclusterOptions,
+};
 pub use server::{Ports, Server};
+pub use supercluster::Supercluster;
 
 /// Starts a server with the config file `cfg` (`""` for none) on a dynamic port. Panics with the cause on failure.
 pub fn run_server(cfg: &str) -> Server {

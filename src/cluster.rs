@@ -35,6 +35,42 @@ pub struct Cluster {
     pub(crate) in_supercluster: bool,
 }
 
+/// What a supercluster adds to the nodes of its clusters at their first start.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NodeLinks {
+    /// The node's gateway listener and the gateways it connects to.
+    pub gateway: Option<GatewayListener>,
+    /// The JetStream meta group size a node should expect at its first start (0: leave it to the server).
+    /// nats-server expects `max(2, routes + gateway URLs of other clusters)` peers; the harness pads each node's
+    /// routes with `padding` so that it expects every node of the supercluster. No cluster then reaches a quorum
+    /// on its own and elects a meta leader of its own before its gateways connect (they are solicited 1 s after
+    /// a start), which would split the meta group for good.
+    pub expected_peers: usize,
+    /// Route URLs to reserved closed ports, for the padding.
+    pub padding: Vec<String>,
+}
+
+impl NodeLinks {
+    fn apply(&self, node: &mut ServerOptions) {
+        node.gateway = self.gateway.clone();
+        let gateway_urls: usize = self
+            .gateway
+            .iter()
+            .flat_map(|g| &g.gateways)
+            .map(|g| g.urls.len())
+            .sum();
+        if let Some(cluster) = node.cluster.as_mut() {
+            let mut padding = self.padding.iter();
+            while cluster.routes.len() + gateway_urls < self.expected_peers {
+                match padding.next() {
+                    Some(url) => cluster.routes.push(url.clone()),
+                    None => break,
+                }
+            }
+        }
+    }
+}
+
 /// The options of node `i` of cluster `name`, with `routes`.
 fn node_options(opts: &ClusterOptions, name: &str, i: usize, routes: Vec<String>) -> ServerOptions {
     let mut node = opts.server.clone();
@@ -65,7 +101,8 @@ impl Cluster {
     /// Starts the nodes and returns once the cluster is ready (see the module docs). A node that fails to start
     /// fails the whole start with its own words, and nothing is left running.
     pub fn run(opts: &ClusterOptions) -> Result<Cluster> {
-        let mut cluster = Cluster::start_first(opts, None)?.start_rest(opts, None)?;
+        let none = NodeLinks::default();
+        let mut cluster = Cluster::start_first(opts, &none)?.start_rest(opts, &none)?;
         cluster.route_every_node_to_all_others();
         cluster.wait_ready(cluster.ready_timeout)?;
         Ok(cluster)
@@ -74,10 +111,7 @@ impl Cluster {
     /// Validates the options and starts node 1 (with a dynamic cluster port and, when given, `gateway`): the
     /// first half of a start; [`Cluster::start_rest`] is the second. Superclusters run the halves of several
     /// clusters in step.
-    pub(crate) fn start_first(
-        opts: &ClusterOptions,
-        gateway: Option<GatewayListener>,
-    ) -> Result<Cluster> {
+    pub(crate) fn start_first(opts: &ClusterOptions, links: &NodeLinks) -> Result<Cluster> {
         opts.validate()?;
         let name = opts
             .name
@@ -90,7 +124,7 @@ impl Cluster {
             placeholder.port
         );
         let mut first = node_options(opts, &name, 0, vec![placeholder_route]);
-        first.gateway = gateway;
+        links.apply(&mut first);
         let first = Server::run(&first).map_err(|e| e.context("cluster node 1 failed to start"))?;
         Ok(Cluster {
             servers: vec![first],
@@ -106,7 +140,7 @@ impl Cluster {
     pub(crate) fn start_rest(
         mut self,
         opts: &ClusterOptions,
-        gateway: Option<GatewayListener>,
+        links: &NodeLinks,
     ) -> Result<Cluster> {
         let seed = self.servers[0]
             .cluster_url()
@@ -116,7 +150,7 @@ impl Cluster {
             let handles: Vec<_> = (1..opts.nodes)
                 .map(|i| {
                     let mut node = node_options(opts, &name, i, vec![seed.clone()]);
-                    node.gateway = gateway.clone();
+                    links.apply(&mut node);
                     scope.spawn(move || {
                         Server::run(&node).map_err(|e| {
                             e.context(format!("cluster node {} failed to start", i + 1))
@@ -502,13 +536,13 @@ fn bad_index(i: usize, len: usize) -> Error {
 /// A TCP port bound but never listening: connections to it are refused, and no one else can take it while the
 /// socket is held.
 #[derive(Debug)]
-struct ReservedPort {
+pub(crate) struct ReservedPort {
     _socket: socket2::Socket,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl ReservedPort {
-    fn new(host: &str) -> Result<ReservedPort> {
+    pub(crate) fn new(host: &str) -> Result<ReservedPort> {
         let ip: std::net::IpAddr = host.parse().map_err(|_| {
             Error::new(
                 ErrorKind::InvalidOptions,

@@ -7,6 +7,12 @@
 //! its own), so any node restarted later rejoins on its own. A gateway listener's port is read from `/varz` (the
 //! ports file does not list it) and kept across restarts like the other ports.
 //!
+//! JetStream: nats-server sizes a new meta group from a node's routes and gateway URLs, and a server solicits its
+//! gateways only 1 s after it starts, so clusters started this way would each elect a meta leader of their own
+//! and never merge cleanly (measured: a node stays "not current with the meta leader"). Every node's routes are
+//! therefore padded with routes to reserved closed ports until it expects the whole supercluster: no cluster
+//! reaches a quorum alone, and the one leader is elected once the gateways are up.
+//!
 //! Readiness is measured: every cluster is fully meshed; every running node has an outbound gateway to every other
 //! cluster, and each cluster's nodes together have an inbound gateway from every running node of every other
 //! cluster (each node keeps one outbound connection per remote cluster, to one node of it); with JetStream, every
@@ -18,15 +24,20 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::{
     agreed_meta_leader, poll_until, wait_all_healthy, wait_meta_leader, Cluster, Labelled,
+    NodeLinks, ReservedPort,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::links::link_url;
 use crate::options::{GatewayListener, RemoteGateway, SuperclusterOptions};
+use crate::ready::dial_host;
 use crate::server::Server;
 
 /// Clusters of real servers joined by gateways. Dropping it stops every node.
 #[derive(Debug)]
 pub struct Supercluster {
     clusters: Vec<Cluster>,
+    /// Keeps the padding routes' ports reserved (bound, never listening) for the supercluster's life.
+    _padding: Vec<ReservedPort>,
     ready_timeout: Duration,
 }
 
@@ -56,49 +67,29 @@ impl Supercluster {
         let context = |k: usize| move |e: Error| e.context(format!("cluster {}", names[k]));
 
         let deadline = Instant::now() + Duration::from_millis(opts.ready_timeout_ms);
-
-        // Node 1 of the first cluster.
-        let first = Cluster::start_first(&cluster_opts[0], Some(gateway(0, Vec::new())))
-            .map_err(context(0))?;
-        let jetstream = first.jetstream();
-        let first = if jetstream {
-            // With JetStream the first cluster forms and elects the meta leader on its own first: clusters that
-            // elected their own leaders before their gateways connect (a server solicits its gateways only 1 s
-            // after it starts) do not merge cleanly. The other clusters then join that leader.
-            let mut first = first
-                .start_rest(&cluster_opts[0], Some(gateway(0, Vec::new())))
-                .map_err(context(0))?;
-            first.in_supercluster = true;
-            first.route_every_node_to_all_others();
-            first.wait_ready(deadline.saturating_duration_since(Instant::now()))?;
-            let nodes: Vec<Labelled> = first
-                .servers
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (i, format!("cluster {} node {}", names[0], i + 1), s))
-                .collect();
-            wait_meta_leader("supercluster", &nodes, deadline)?;
-            first
-        } else {
-            first
+        // Every node expects the whole supercluster in its JetStream meta group (see `NodeLinks`).
+        let total = opts.clusters * opts.nodes;
+        let host = dial_host(&opts.server.host);
+        let reserved: Vec<ReservedPort> = (0..total)
+            .map(|_| ReservedPort::new(host))
+            .collect::<Result<_>>()?;
+        let padding: Vec<String> = reserved.iter().map(|r| link_url(host, r.port)).collect();
+        let links = |k: usize, gateways: Vec<RemoteGateway>| NodeLinks {
+            gateway: Some(gateway(k, gateways)),
+            expected_peers: total,
+            padding: padding.clone(),
         };
 
-        // Node 1 of every other cluster, with a gateway to the first cluster's node 1.
+        // Node 1 of the first cluster, then node 1 of the others with a gateway to it.
+        let first =
+            Cluster::start_first(&cluster_opts[0], &links(0, Vec::new())).map_err(context(0))?;
         let to_first = vec![RemoteGateway {
             name: names[0].clone(),
             urls: first.servers[0].gateway_url().into_iter().collect(),
         }];
         let mut clusters = vec![first];
         let others = in_parallel(1..opts.clusters, |k| {
-            let cluster =
-                Cluster::start_first(&cluster_opts[k], Some(gateway(k, to_first.clone())))
-                    .map_err(context(k))?;
-            if jetstream {
-                // Alone in its cluster, this node's JetStream waits for a connection: its gateway to the first
-                // cluster, through which it joins the meta group before any peer of its own cluster exists.
-                joined_meta_group(&cluster.servers[0], &names[0], deadline).map_err(context(k))?;
-            }
-            Ok(cluster)
+            Cluster::start_first(&cluster_opts[k], &links(k, to_first.clone())).map_err(context(k))
         });
         for cluster in others {
             clusters.push(cluster?);
@@ -118,22 +109,15 @@ impl Supercluster {
                 .into_iter()
                 .enumerate()
                 .map(|(k, cluster)| {
-                    let done = cluster.servers.len() == opts.nodes;
                     let remotes: Vec<RemoteGateway> = seeds
                         .iter()
                         .filter(|g| g.name != names[k])
                         .cloned()
                         .collect();
                     let opts = &cluster_opts[k];
-                    let gw = gateway(k, remotes);
+                    let links = links(k, remotes);
                     let context = context(k);
-                    scope.spawn(move || {
-                        if done {
-                            Ok(cluster)
-                        } else {
-                            cluster.start_rest(opts, Some(gw)).map_err(context)
-                        }
-                    })
+                    scope.spawn(move || cluster.start_rest(opts, &links).map_err(context))
                 })
                 .collect();
             handles
@@ -154,6 +138,7 @@ impl Supercluster {
         }
         let mut supercluster = Supercluster {
             clusters,
+            _padding: reserved,
             ready_timeout: Duration::from_millis(opts.ready_timeout_ms),
         };
         supercluster.link_every_node_to_all_others();
@@ -427,33 +412,6 @@ impl Supercluster {
             }
         }
     }
-}
-
-/// Waits until `server` has its outbound gateway to cluster `first` and names a JetStream meta leader.
-fn joined_meta_group(server: &Server, first: &str, deadline: Instant) -> Result<()> {
-    poll_until(
-        &format!(
-            "supercluster: node 1 of cluster {}",
-            server
-                .options()
-                .gateway
-                .as_ref()
-                .map_or("", |g| g.name.as_str())
-        ),
-        deadline,
-        "did not join the JetStream meta group through its gateway",
-        || {
-            let gatewayz = server.monitor("gatewayz").map_err(|e| e.to_string())?;
-            if gatewayz["outbound_gateways"].get(first).is_none() {
-                return Err(format!("no outbound gateway to {first} yet"));
-            }
-            let jsz = server.monitor("jsz").map_err(|e| e.to_string())?;
-            match jsz["meta_cluster"]["leader"].as_str() {
-                Some(leader) if !leader.is_empty() => Ok(()),
-                _ => Err("no meta leader known yet".into()),
-            }
-        },
-    )
 }
 
 /// Runs `start` for every index in `range` on its own thread; results in order.

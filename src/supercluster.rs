@@ -205,7 +205,7 @@ impl Supercluster {
 
     // ----- node faults ---------------------------------------------------------------------------------------
 
-    fn node_mut(&mut self, c: usize, i: usize) -> Result<&mut Server> {
+    pub(crate) fn node_mut(&mut self, c: usize, i: usize) -> Result<&mut Server> {
         self.cluster(c)?;
         self.clusters[c].node_mut(i)
     }

@@ -30,6 +30,8 @@ mod server;
 
 mod cluster;
 
+mod supercluster;
+
 mod boundary;
 
 use std::ffi::{c_char, c_int};
@@ -37,6 +39,7 @@ use std::ffi::{c_char, c_int};
 pub use cluster::*;
 pub use server::*;
 pub use status::nats_server_status;
+pub use supercluster::*;
 
 /// The version of this C ABI. Bindings check it when they load the library; it changes whenever a function's
 /// signature or meaning changes incompatibly.
@@ -80,4 +83,5 @@ const _: () = {
     const fn shareable<T: Send + Sync>() {}
     shareable::<nats_server_t>();
     shareable::<nats_cluster_t>();
+    shareable::<nats_supercluster_t>();
 };

@@ -14,8 +14,8 @@
 //! reaches a quorum alone, and the one leader is elected once the gateways are up.
 //!
 //! Readiness is measured: every cluster is fully meshed; every running node has an outbound gateway to every other
-//! cluster, and each cluster's nodes together have an inbound gateway from every running node of every other
-//! cluster (each node keeps one outbound connection per remote cluster, to one node of it); with JetStream, every
+//! cluster, and each cluster's nodes together have exactly one inbound gateway from every running node of every
+//! other cluster (each node keeps one outbound connection per remote cluster, to one node of it); with JetStream, every
 //! node of every cluster names the same meta leader (the meta group spans the supercluster), the leader sees every
 //! peer as current, and every node answers `/healthz` with 200.
 
@@ -378,7 +378,9 @@ impl Supercluster {
         for (c, name) in names.iter().enumerate() {
             for (o, other) in names.iter().enumerate().filter(|(o, _)| *o != c) {
                 let have = inbound.get(&(c, o)).copied().unwrap_or(0);
-                if have < active[o] {
+                // Exactly one per running node: more is a connection still being replaced (a duplicate
+                // outbound during formation delivers messages twice until it is closed).
+                if have != active[o] {
                     gaps.push(format!(
                         "cluster {name} has {have} inbound gateway(s) from cluster {other}, which has {} running node(s)",
                         active[o]

@@ -107,11 +107,13 @@ async fn a_queue_group_spread_over_two_clusters_gets_each_message_once() {
     }
     // Nothing more arrives: no message was delivered twice.
     let extra = tokio::select! {
-        Some(_) = qa.next() => true,
-        Some(_) = qb.next() => true,
-        _ = tokio::time::sleep(Duration::from_millis(300)) => false,
+        Some(m) = qa.next() => Some(("a", m)),
+        Some(m) = qb.next() => Some(("b", m)),
+        _ = tokio::time::sleep(Duration::from_millis(300)) => None,
     };
-    assert!(!extra, "a message was delivered to both clusters");
+    if let Some((side, m)) = &extra {
+        panic!("a message was delivered twice: {:?} again in cluster {side} (subject {}); counts {seen:?}", m.payload, m.subject);
+    }
     assert!(seen.iter().all(|n| *n == 1), "{seen:?}");
     assert!(
         from_a > 0 && from_b > 0,

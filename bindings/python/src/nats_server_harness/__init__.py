@@ -15,7 +15,8 @@ A thin binding over the ``nats-server`` harness's C ABI (include/nats_server.h):
         cluster.start_node(1)             # returns once it has rejoined
 
 The pytest plugin (``nats_server_harness.pytest_plugin``, registered automatically) provides the fixtures
-``nats_server``, ``nats_jetstream_server``, ``nats_cluster``, ``nats_server_factory`` and ``nats_cluster_factory``.
+``nats_server``, ``nats_jetstream_server``, ``nats_cluster``, ``nats_supercluster``, ``nats_leaf_pair``,
+``nats_server_factory``, ``nats_cluster_factory`` and ``nats_supercluster_factory``.
 """
 
 from __future__ import annotations
@@ -45,8 +46,19 @@ from ._errors import (
     Unavailable,
 )
 from ._ffi import ABI_VERSION, LIB_ENV, abi_version, library_path, library_version
-from ._harness import Cluster, Ports, Server
-from ._options import ClusterKeywords, ClusterListener, ClusterOptions, Keep, ServerOptions
+from ._harness import Cluster, Ports, Server, Supercluster
+from ._options import (
+    ClusterKeywords,
+    ClusterListener,
+    ClusterOptions,
+    GatewayListener,
+    Keep,
+    LeafRemote,
+    RemoteGateway,
+    ServerOptions,
+    SuperclusterKeywords,
+    SuperclusterOptions,
+)
 
 __version__ = "0.2.0"
 
@@ -62,6 +74,7 @@ __all__ = [
     "ClusterListener",
     "ClusterOptions",
     "ConfigError",
+    "GatewayListener",
     "HarnessIOError",
     "InternalError",
     "InvalidArgument",
@@ -69,6 +82,7 @@ __all__ = [
     "InvalidOptions",
     "InvalidUtf8",
     "Keep",
+    "LeafRemote",
     "LibraryNotFound",
     "MonitoringError",
     "NatsServerError",
@@ -76,10 +90,14 @@ __all__ = [
     "NullArgument",
     "PortInUse",
     "Ports",
+    "RemoteGateway",
     "Server",
     "ServerExited",
     "ServerOptions",
     "StartupTimeout",
+    "Supercluster",
+    "SuperclusterKeywords",
+    "SuperclusterOptions",
     "TimeoutError",
     "Unavailable",
     "abi_version",

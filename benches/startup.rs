@@ -14,12 +14,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nats_server::ready::{self, PortsFile};
-use nats_server::{binary, Cluster, ClusterOptions, Keep, Server, ServerOptions};
+use nats_server::internals::{
+    binary_version, http_get, resolve_binary, wait_for_ports_file, PortsFile,
+};
+use nats_server::{Cluster, ClusterOptions, Keep, Server, ServerOptions};
 
 fn main() {
-    let bin = binary::resolve(None).expect("set NATS_SERVER_BIN or put nats-server on PATH");
-    let version = binary::version(&bin).expect("nats-server --version");
+    let bin = resolve_binary(None).expect("set NATS_SERVER_BIN or put nats-server on PATH");
+    let version = binary_version(&bin).expect("nats-server --version");
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
@@ -283,7 +285,7 @@ fn spawn_bare(
 
 fn wait_ports(dir: &Path, bin: &Path, child: &mut Child) -> PortsFile {
     let deadline = Instant::now() + Duration::from_secs(10);
-    ready::wait_for_ports_file(dir, bin, child, deadline)
+    wait_for_ports_file(dir, bin, child, deadline)
         .unwrap_or_else(|e| panic!("bare nats-server did not start: {e:?}"))
 }
 
@@ -351,7 +353,7 @@ fn bare_cluster(bin: &Path, n: usize) -> f64 {
         let leaders: Vec<String> = monitors
             .iter()
             .map(|url| {
-                ready::http_get(url, Duration::from_secs(2))
+                http_get(url, Duration::from_secs(2))
                     .map(|(_, v)| {
                         v["meta_cluster"]["leader"]
                             .as_str()

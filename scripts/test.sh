@@ -37,14 +37,24 @@ fi
 section "C and C++ through the C ABI"
 VALGRIND=$([[ -n "${SKIP_VALGRIND:-}" ]] && echo 0 || echo 1) LIB_DIR="$NATS_SERVER_LIB_DIR" tests/c/run.sh
 
-if [[ -x bindings/python/test.sh ]]; then
-    section "Python binding and pytest plugin"
-    bindings/python/test.sh
-fi
+# A binding's script that is missing or not executable fails the run (it used to be skipped without a word).
+run_binding_tests() {
+    local script="$1"
+    if [[ ! -f "$script" ]]; then
+        echo "scripts/test.sh: $script is missing: the binding's tests cannot run" >&2
+        exit 1
+    fi
+    if [[ ! -x "$script" ]]; then
+        echo "scripts/test.sh: $script is not executable: run 'chmod +x $script' (and commit the mode)" >&2
+        exit 1
+    fi
+    "$script"
+}
 
-if [[ -x bindings/go/test.sh ]]; then
-    section "Go binding"
-    bindings/go/test.sh
-fi
+section "Python binding and pytest plugin"
+run_binding_tests bindings/python/test.sh
+
+section "Go binding"
+run_binding_tests bindings/go/test.sh
 
 section "all suites passed"

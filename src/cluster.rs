@@ -93,7 +93,15 @@ fn node_options(opts: &ClusterOptions, name: &str, i: usize, routes: Vec<String>
 }
 
 impl Cluster {
-    /// Options to build a cluster with: `Cluster::builder().nodes(5).jetstream(true).run()?`.
+    /// Options to build a cluster with ([`ClusterOptions`]), ending in [`ClusterOptions::run`]:
+    ///
+    /// ```no_run
+    /// # fn main() -> nats_server::Result<()> {
+    /// let cluster = nats_server::Cluster::builder().nodes(5).jetstream(true).run()?;
+    /// println!("connect to {}", cluster.client_url());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder() -> ClusterOptions {
         ClusterOptions::new()
     }
@@ -116,7 +124,7 @@ impl Cluster {
         let name = opts
             .name
             .clone()
-            .unwrap_or_else(|| format!("c{:016x}", fastrand::u64(..)));
+            .unwrap_or_else(|| format!("c{:016x}", crate::unique::random_u64()));
         let placeholder = ReservedPort::new(dial_host(&opts.server.host))?;
         let placeholder_route = format!(
             "nats://{}:{}",
@@ -145,28 +153,31 @@ impl Cluster {
         let seed = self.servers[0]
             .cluster_url()
             .expect("a cluster node has a cluster listener");
+        // Plain threads that own their options, not `thread::scope`: a scope creates a `std::thread::current()`
+        // handle on the calling thread, which a C caller's valgrind reports as "possibly lost".
         let name = self.name.clone();
-        let others: Vec<Result<Server>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (1..opts.nodes)
-                .map(|i| {
-                    let mut node = node_options(opts, &name, i, vec![seed.clone()]);
-                    links.apply(&mut node);
-                    scope.spawn(move || {
+        let starts: Vec<_> = (1..opts.nodes)
+            .map(|i| {
+                let mut node = node_options(opts, &name, i, vec![seed.clone()]);
+                links.apply(&mut node);
+                std::thread::Builder::new()
+                    .name(format!("start node {}", i + 1))
+                    .spawn(move || {
                         Server::run(&node).map_err(|e| {
                             e.context(format!("cluster node {} failed to start", i + 1))
                         })
                     })
+                    .map_err(|e| Error::io("starting a thread to start a cluster node", e))
+            })
+            .collect();
+        let others: Vec<Result<Server>> = starts
+            .into_iter()
+            .map(|start| {
+                start?.join().unwrap_or_else(|_| {
+                    Err(Error::new(ErrorKind::Internal, "a node start panicked"))
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::new(ErrorKind::Internal, "a node start panicked"))
-                    })
-                })
-                .collect()
-        });
+            })
+            .collect();
         for node in others {
             // On any failure the servers started so far are dropped here: stopped and cleaned up.
             self.servers.push(node?);

@@ -6,9 +6,11 @@
 
 use std::fmt;
 
-/// What went wrong, as a stable category. The numbers are part of the C ABI and are never reused.
+/// What went wrong, as a stable category. The numbers are part of the C ABI and are never reused. New kinds may be
+/// added in a minor release: a `match` needs a `_` arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The `nats-server` binary was not found or could not be executed.
     BinaryNotFound = 1,

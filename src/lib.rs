@@ -22,17 +22,32 @@
 //! The binary is found through the `binary` option, then `NATS_SERVER_BIN`, then `PATH`. `NATS_SERVER_KEEP`
 //! (`never`, `on-failure`, `always`) says what to keep of a server's private directory after the test.
 
-pub mod binary;
-pub mod cluster;
-pub mod error;
+mod binary;
+mod cluster;
+mod error;
+// The C ABI (`include/nats_server.h`): public for this crate's tests, hidden from the Rust docs (Rust users use
+// the types re-exported below). cbindgen reads src/ffi/ itself; the symbols are exported whatever the visibility.
+#[doc(hidden)]
 pub mod ffi;
 mod links;
-pub mod options;
-pub mod process;
-pub mod ready;
-pub mod server;
-pub mod supercluster;
-pub mod workdir;
+mod options;
+mod process;
+mod ready;
+mod server;
+mod supercluster;
+mod unique;
+mod workdir;
+
+/// Machinery this crate's own integration tests and benchmarks reach into (feature `internals`, turned on for
+/// them by the dev-dependency on this crate). Not part of the API: it changes without notice.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::binary::{resolve as resolve_binary, version as binary_version};
+    pub use crate::process::watchdog_pid;
+    pub use crate::ready::{http_get, wait_for_ports_file, PortsFile};
+    pub use crate::workdir::{root as workdir_root, sweep_stale};
+}
 
 pub use binary::Version;
 pub use cluster::{Cluster, IntoConfig};

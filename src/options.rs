@@ -432,6 +432,11 @@ impl ClusterOptions {
         self
     }
 
+    /// Starts a cluster with these options (see [`crate::Cluster::run`]).
+    pub fn run(&self) -> Result<crate::Cluster> {
+        crate::Cluster::run(self)
+    }
+
     /// Parses options from a JSON document; unknown fields are rejected by name.
     pub fn from_json(json: &str) -> Result<Self> {
         let opts: ClusterOptions = from_json(json, "cluster")?;

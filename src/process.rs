@@ -76,6 +76,7 @@ fn announce(pid: u32, dir: &Path) {
 }
 
 /// The pid of this process's watchdog (a child of ours for the whole run), once a server was spawned.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // only the tests ask
 pub fn watchdog_pid() -> Option<u32> {
     let watchdog = WATCHDOG.lock().unwrap_or_else(|e| e.into_inner());
     watchdog

@@ -152,9 +152,16 @@ pub fn read_info(host: &str, port: u16, timeout: Duration) -> std::io::Result<Va
 }
 
 /// GETs `url` and returns the HTTP status and body parsed as JSON (`Value::Null` when the body is not JSON).
+/// `timeout` bounds each phase (connect, send, answer, body).
 pub fn http_get(url: &str, timeout: Duration) -> Result<(u16, Value)> {
+    // No global or resolve timeout: with one, ureq resolves the host on a new thread and waits on a channel, which
+    // creates a `std::thread::current()` handle on the calling thread (valgrind's "possibly lost" for a C caller).
+    // The hosts are IP literals or `localhost`, resolved at once without a timeout.
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
+        .timeout_connect(Some(timeout))
+        .timeout_send_request(Some(timeout))
+        .timeout_recv_response(Some(timeout))
+        .timeout_recv_body(Some(timeout))
         .http_status_as_error(false)
         .build()
         .into();

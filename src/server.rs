@@ -73,7 +73,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Options to build a server with: `Server::builder().jetstream(true).run()?`.
+    /// Options to build a server with ([`ServerOptions`]), ending in [`ServerOptions::run`]:
+    ///
+    /// ```no_run
+    /// # fn main() -> nats_server::Result<()> {
+    /// let server = nats_server::Server::builder().jetstream(true).run()?;
+    /// println!("connect to {}", server.client_url());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder() -> ServerOptions {
         ServerOptions::new()
     }
@@ -88,7 +96,7 @@ impl Server {
         let mut opts = opts.clone();
         if opts.mqtt && opts.name.is_none() {
             // MQTT needs a server name; a unique one keeps parallel servers apart.
-            opts.name = Some(format!("mqtt-{:012x}", fastrand::u64(..) >> 16));
+            opts.name = Some(format!("mqtt-{:012x}", crate::unique::random_u64() >> 16));
         }
         let opts = &opts;
         let binary = binary::resolve(opts.binary.as_deref())?;
@@ -152,6 +160,21 @@ impl Server {
         self.child = None;
         self.paused = false;
         Ok(())
+    }
+
+    /// Asks the server to stop (SIGTERM, after SIGCONT if paused) and returns at once, so that many servers can
+    /// stop in parallel; [`Server::stop`], [`Server::kill`] or drop then reaps it. Does nothing when it is not
+    /// running.
+    pub fn request_stop(&self) -> Result<()> {
+        if !self.is_running() {
+            return Ok(());
+        }
+        let pid = self.child.as_ref().map(Child::id).unwrap_or_default();
+        if self.paused {
+            let _ = process::signal(pid, libc::SIGCONT);
+        }
+        process::signal(pid, libc::SIGTERM)
+            .map_err(|e| Error::io(format!("signalling nats-server (pid {pid}) to stop"), e))
     }
 
     /// Kills the server at once (SIGKILL, like a crash) and reaps it. Killing a stopped server is a no-op.
@@ -359,7 +382,7 @@ impl Server {
         opts.leaf_remotes.push(crate::options::LeafRemote::new(url));
         if opts.name.is_none() {
             // The hub names its leaves by server name: a unique one lets it be found.
-            opts.name = Some(format!("leaf-{:012x}", fastrand::u64(..) >> 16));
+            opts.name = Some(format!("leaf-{:012x}", crate::unique::random_u64() >> 16));
         }
         let leaf = Server::run(&opts)?;
         let timeout = Duration::from_millis(opts.startup_timeout_ms);

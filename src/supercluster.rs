@@ -51,7 +51,7 @@ impl Supercluster {
     /// start fails the whole start with its own words, and nothing is left running.
     pub fn run(opts: &SuperclusterOptions) -> Result<Supercluster> {
         opts.validate()?;
-        let tag = format!("{:08x}", fastrand::u32(..));
+        let tag = format!("{:08x}", crate::unique::random_u64() as u32);
         let names: Vec<String> = if opts.names.is_empty() {
             (1..=opts.clusters).map(|k| format!("c{k}-{tag}")).collect()
         } else {
@@ -88,9 +88,21 @@ impl Supercluster {
             urls: first.servers[0].gateway_url().into_iter().collect(),
         }];
         let mut clusters = vec![first];
-        let others = in_parallel(1..opts.clusters, |k| {
-            Cluster::start_first(&cluster_opts[k], &links(k, to_first.clone())).map_err(context(k))
-        });
+        let others = in_parallel(
+            (1..opts.clusters)
+                .map(|k| {
+                    let (opts, links, name) = (
+                        cluster_opts[k].clone(),
+                        links(k, to_first.clone()),
+                        names[k].clone(),
+                    );
+                    job(move || {
+                        Cluster::start_first(&opts, &links)
+                            .map_err(|e| e.context(format!("cluster {name}")))
+                    })
+                })
+                .collect(),
+        );
         for cluster in others {
             clusters.push(cluster?);
         }
@@ -104,8 +116,8 @@ impl Supercluster {
                 urls: c.servers[0].gateway_url().into_iter().collect(),
             })
             .collect();
-        let started = std::thread::scope(|scope| {
-            let handles: Vec<_> = clusters
+        let started = in_parallel(
+            clusters
                 .into_iter()
                 .enumerate()
                 .map(|(k, cluster)| {
@@ -114,21 +126,16 @@ impl Supercluster {
                         .filter(|g| g.name != names[k])
                         .cloned()
                         .collect();
-                    let opts = &cluster_opts[k];
-                    let links = links(k, remotes);
-                    let context = context(k);
-                    scope.spawn(move || cluster.start_rest(opts, &links).map_err(context))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::new(ErrorKind::Internal, "a cluster start panicked"))
+                    let (opts, links, name) =
+                        (cluster_opts[k].clone(), links(k, remotes), names[k].clone());
+                    job(move || {
+                        cluster
+                            .start_rest(&opts, &links)
+                            .map_err(|e| e.context(format!("cluster {name}")))
                     })
                 })
-                .collect::<Vec<_>>()
-        });
+                .collect(),
+        );
         let mut clusters = Vec::new();
         for cluster in started {
             clusters.push(cluster?);
@@ -416,24 +423,32 @@ impl Supercluster {
     }
 }
 
-/// Runs `start` for every index in `range` on its own thread; results in order.
-fn in_parallel<T: Send>(
-    range: std::ops::Range<usize>,
-    start: impl Fn(usize) -> Result<T> + Sync,
-) -> Vec<Result<T>> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = range
-            .map(|k| {
-                let start = &start;
-                scope.spawn(move || start(k))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "a start panicked")))
-            })
-            .collect()
-    })
+/// A start to run on its own thread.
+type Job<T> = Box<dyn FnOnce() -> Result<T> + Send>;
+
+fn job<T>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Job<T> {
+    Box::new(f)
+}
+
+/// Runs every job on its own thread; results in order. Plain threads that own their data, not `thread::scope`:
+/// a scope creates a `std::thread::current()` handle on the calling thread, which a C caller's valgrind reports
+/// as "possibly lost".
+fn in_parallel<T: Send + 'static>(jobs: Vec<Job<T>>) -> Vec<Result<T>> {
+    let threads: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            std::thread::Builder::new()
+                .name("start a cluster".into())
+                .spawn(job)
+                .map_err(|e| Error::io("starting a thread to start a cluster", e))
+        })
+        .collect();
+    threads
+        .into_iter()
+        .map(|thread| {
+            thread?
+                .join()
+                .unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "a start panicked")))
+        })
+        .collect()
 }

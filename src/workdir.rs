@@ -14,6 +14,7 @@ use std::sync::Once;
 
 use crate::error::{Error, Result};
 use crate::options::Keep;
+use crate::unique;
 
 /// The name of the folder under the system temp directory that holds every instance directory.
 pub const ROOT_NAME: &str = "nats-server-harness";
@@ -47,21 +48,30 @@ impl WorkDir {
 
     fn create_in(root: &Path, keep: Keep) -> Result<WorkDir> {
         let (me, started) = this_process();
-        let prefix = format!("ns-{me}-{started}-");
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).rand_bytes(6);
-        let dir = match builder.tempdir_in(root) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                // The root is made on first use (and again should something remove it).
-                fs::create_dir_all(root)
-                    .map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
-                builder.tempdir_in(root)
+        // One `mkdir` per attempt (atomic: an existing name, or a symlink planted there, fails it); the suffix is
+        // drawn without `tempfile`, whose generator creates a thread handle on a C caller's thread (see `unique`).
+        let mut attempts = 0;
+        let path = loop {
+            let path = root.join(format!("ns-{me}-{started}-{}", unique::alphanumeric(6)));
+            match fs::create_dir(&path) {
+                Ok(()) => break path,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts == 0 => {
+                    // The root is made on first use (and again should something remove it).
+                    fs::create_dir_all(root)
+                        .map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 100 => {}
+                Err(e) => {
+                    return Err(Error::io(
+                        format!("creating a directory in {}", root.display()),
+                        e,
+                    ))
+                }
             }
-            made => made,
-        }
-        .map_err(|e| Error::io(format!("creating a directory in {}", root.display()), e))?;
+            attempts += 1;
+        };
         Ok(WorkDir {
-            path: dir.keep(),
+            path,
             keep,
             owner: me,
             failed: false,
@@ -76,11 +86,6 @@ impl WorkDir {
     /// A path inside the directory.
     pub fn join(&self, name: &str) -> PathBuf {
         self.path.join(name)
-    }
-
-    /// The keep policy in force.
-    pub fn keep_policy(&self) -> Keep {
-        self.keep
     }
 
     /// Changes the keep policy (e.g. a pytest plugin that learns the test failed).

@@ -68,7 +68,7 @@ fn a_sigkilled_test_process_leaves_no_server_alive_and_its_directories_are_swept
 
     // The crash left the directories; the next run (here: an explicit sweep) removes them.
     assert!(dirs.iter().all(|d| d.exists()));
-    nats_server::workdir::sweep_stale(&nats_server::workdir::root());
+    nats_server::internals::sweep_stale(&nats_server::internals::workdir_root());
     for dir in &dirs {
         assert!(!dir.exists(), "{} was not swept", dir.display());
     }

@@ -32,7 +32,7 @@ fn open_fds() -> usize {
 
 fn our_dirs() -> usize {
     let prefix = format!("ns-{}-", std::process::id());
-    std::fs::read_dir(nats_server::workdir::root())
+    std::fs::read_dir(nats_server::internals::workdir_root())
         .map(|d| {
             d.flatten()
                 .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
@@ -44,7 +44,7 @@ fn our_dirs() -> usize {
 /// Live (not zombie) children of this process, but for the harness's watchdog (which lives as long as we do).
 fn live_children() -> Vec<u32> {
     let me = std::process::id().to_string();
-    let watchdog = nats_server::process::watchdog_pid();
+    let watchdog = nats_server::internals::watchdog_pid();
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()

@@ -340,7 +340,7 @@ async fn token_urls_authenticate() {
 fn version_is_read_from_the_server_and_the_binary() {
     let server = run(ServerOptions::new());
     let from_info = server.version().expect("INFO carries the version");
-    let from_binary = nats_server::binary::version(server.binary()).unwrap();
+    let from_binary = nats_server::internals::binary_version(server.binary()).unwrap();
     assert_eq!(from_info, from_binary);
     assert!(from_info.major >= 2);
 }

@@ -39,7 +39,7 @@ mkdir -p "$BUILD_DIR"
 libs=("$LIB_DIR/libnats_server.a" -lnats -lpthread -ldl -lm)
 warnings=(-Wall -Wextra -Werror -Wno-unused-function)
 
-tests=(test_server test_errors test_cluster test_topology test_orphans test_cpp)
+tests=(test_valgrind_minimal test_server test_errors test_cluster test_topology test_orphans test_cpp)
 if (($#)); then tests=("$@"); fi
 
 total_passed=0
@@ -60,8 +60,9 @@ for test in "${tests[@]}"; do
 
     runner=()
     if [[ "$VALGRIND" != 0 && "$test" != bench_* ]]; then
-        runner=(valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
-                --show-leak-kinds=definite --trace-children=no)
+        # valgrind's own defaults for leaks (definite and possible are errors), as a C user runs it; no
+        # suppression file: the library leaves nothing behind on the caller's threads.
+        runner=(valgrind --quiet --error-exitcode=1 --leak-check=full --trace-children=no)
     fi
     echo "=== $test${runner:+ (under valgrind)}"
     out="$BUILD_DIR/$test.out"
@@ -83,7 +84,7 @@ for test in "${tests[@]}"; do
 done
 
 if ((${#broken[@]})); then
-    echo "failed programs: ${broken[*]} (a failed check, a crash, or a valgrind error or definite leak)" >&2
+    echo "failed programs: ${broken[*]} (a failed check, a crash, or a valgrind error or leak)" >&2
     if ((total_failed == 0)); then total_failed=${#broken[@]}; fi
 fi
 echo "$total_passed passed, $total_failed failed"

@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nats_server::{binary, Version};
+use nats_server::internals::{binary_version, resolve_binary};
+use nats_server::Version;
 
 /// The version of the nats-server the tests run against.
 pub fn server_version() -> Version {
-    let bin = binary::resolve(None)
+    let bin = resolve_binary(None)
         .expect("tests need a nats-server: set NATS_SERVER_BIN or put it on PATH");
-    binary::version(&bin).expect("nats-server --version")
+    binary_version(&bin).expect("nats-server --version")
 }
 
 /// Skips (returns true and says why) when the server is older than `major.minor`.

@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, Parser};
-use nats_server::{process, Cluster, Error, ErrorKind, Server, Supercluster};
+use nats_server::{Cluster, Error, ErrorKind, Server, Supercluster};
 
 use args::{Cli, Cmd, ExecArgs, RunArgs, StartArgs};
 use plan::{Plan, PlanError};
@@ -241,9 +241,7 @@ fn with_progress<T>(label: &str, quiet: bool, work: impl FnOnce() -> T) -> T {
 fn shutdown(running: Running, signals: &Signals, ui: &Ui) {
     let started = Instant::now();
     for server in running.servers() {
-        if let Some(pid) = server.pid() {
-            let _ = process::signal(pid, libc::SIGTERM);
-        }
+        let _ = server.request_stop();
     }
     let deadline = started + STOP_GRACE;
     while running.servers().iter().any(|s| s.is_running()) && Instant::now() < deadline {
@@ -443,7 +441,11 @@ fn supervise(mut child: std::process::Child, signals: &Signals) -> Result<ExitSt
                 signo,
                 from_process: true,
             }) => {
-                let _ = process::signal(pid, signo);
+                // The command is this tool's own child, not a server: plain kill(2).
+                // SAFETY: kill(2) with a pid of our unreaped child (it cannot be reused before we wait for it).
+                unsafe {
+                    libc::kill(pid as libc::pid_t, signo);
+                }
             }
             // From the terminal: the command is in our foreground process group and got it already.
             Some(Event::Signal { .. }) => {}

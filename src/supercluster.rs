@@ -33,6 +33,20 @@ use crate::ready::dial_host;
 use crate::server::Server;
 
 /// Clusters of real servers joined by gateways. Dropping it stops every node.
+///
+/// ```no_run
+/// use nats_server::{Supercluster, SuperclusterOptions};
+///
+/// # fn main() -> nats_server::Result<()> {
+/// let mut sc = Supercluster::run(&SuperclusterOptions::new().clusters(2).nodes(3).jetstream(true))?;
+/// let in_east = sc.node(0, 0)?.client_url();
+/// let west = sc.names()[1].clone(); // a JetStream placement target
+/// sc.kill(1, 0)?;
+/// sc.start(1, 0)?; // back in the supercluster (routes, gateways, JetStream) when it returns
+/// # let _ = (in_east, west);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Supercluster {
     clusters: Vec<Cluster>,

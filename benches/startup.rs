@@ -406,7 +406,12 @@ fn bare_supercluster(bin: &Path, m: usize, n: usize) -> f64 {
     let tag = fastrand::u32(..);
     let cname = |c: usize| format!("b{c}-{tag}");
     let conf_of = |c: usize, i: usize, mut routes: Vec<String>, gateways: &[(String, String)]| {
-        routes.extend(padding.iter().take(total.saturating_sub(routes.len() + gateways.len())).cloned());
+        routes.extend(
+            padding
+                .iter()
+                .take(total.saturating_sub(routes.len() + gateways.len()))
+                .cloned(),
+        );
         let gw: Vec<String> = gateways
             .iter()
             .map(|(name, url)| format!("{{name: \"{name}\", urls: [\"{url}\"]}}"))
@@ -434,11 +439,18 @@ fn bare_supercluster(bin: &Path, m: usize, n: usize) -> f64 {
             return PortsFile::port_of(&s.ports.cluster).unwrap();
         }
         let mon = PortsFile::port_of(&s.ports.monitoring).unwrap();
-        let (_, varz) = http_get(&format!("http://127.0.0.1:{mon}/varz"), Duration::from_secs(2)).unwrap();
+        let (_, varz) = http_get(
+            &format!("http://127.0.0.1:{mon}/varz"),
+            Duration::from_secs(2),
+        )
+        .unwrap();
         varz[what]["port"].as_u64().unwrap() as u16
     };
     let mut firsts = vec![start(conf_of(0, 0, vec![], &[]))];
-    let to_first = vec![(cname(0), format!("nats://127.0.0.1:{}", port(&firsts[0], "gateway")))];
+    let to_first = vec![(
+        cname(0),
+        format!("nats://127.0.0.1:{}", port(&firsts[0], "gateway")),
+    )];
     let others: Vec<PathBuf> = (1..m).map(|c| conf_of(c, 0, vec![], &to_first)).collect();
     firsts.extend(parallel_map(others, start));
     let seeds: Vec<(String, String)> = firsts
@@ -449,7 +461,11 @@ fn bare_supercluster(bin: &Path, m: usize, n: usize) -> f64 {
     let mut rest = Vec::new();
     for (c, first) in firsts.iter().enumerate() {
         let seed = format!("nats://127.0.0.1:{}", port(first, "cluster"));
-        let gws: Vec<(String, String)> = seeds.iter().filter(|(name, _)| *name != cname(c)).cloned().collect();
+        let gws: Vec<(String, String)> = seeds
+            .iter()
+            .filter(|(name, _)| *name != cname(c))
+            .cloned()
+            .collect();
         for i in 1..n {
             rest.push((c, conf_of(c, i, vec![seed.clone()], &gws)));
         }
@@ -460,12 +476,18 @@ fn bare_supercluster(bin: &Path, m: usize, n: usize) -> f64 {
     nodes.extend(cluster_of.into_iter().zip(started));
     let mon: Vec<(usize, String)> = nodes
         .iter()
-        .map(|(c, s)| (*c, format!("http://127.0.0.1:{}", PortsFile::port_of(&s.ports.monitoring).unwrap())))
+        .map(|(c, s)| {
+            (
+                *c,
+                format!(
+                    "http://127.0.0.1:{}",
+                    PortsFile::port_of(&s.ports.monitoring).unwrap()
+                ),
+            )
+        })
         .collect();
     let get = |url: String| {
-        http_get(&url, Duration::from_secs(2))
-            .map(|(status, v)| (status, v))
-            .unwrap_or((0, serde_json::Value::Null))
+        http_get(&url, Duration::from_secs(2)).unwrap_or((0, serde_json::Value::Null))
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -482,19 +504,33 @@ fn bare_supercluster(bin: &Path, m: usize, n: usize) -> f64 {
             let (_, gz) = get(format!("{base}/gatewayz"));
             for o in (0..m).filter(|o| o != c) {
                 ready &= gz["outbound_gateways"].get(cname(o)).is_some();
-                inbound[*c][o] += gz["inbound_gateways"][cname(o)].as_array().map_or(0, Vec::len);
+                inbound[*c][o] += gz["inbound_gateways"][cname(o)]
+                    .as_array()
+                    .map_or(0, Vec::len);
             }
             let (_, jsz) = get(format!("{base}/jsz"));
-            leaders.push(jsz["meta_cluster"]["leader"].as_str().unwrap_or_default().to_string());
+            leaders.push(
+                jsz["meta_cluster"]["leader"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
         }
         for (c, row) in inbound.iter().enumerate() {
             ready &= row.iter().enumerate().all(|(o, k)| o == c || *k == n);
         }
         ready &= !leaders[0].is_empty() && leaders.iter().all(|l| *l == leaders[0]);
-        if ready && mon.iter().all(|(_, base)| get(format!("{base}/healthz")).0 == 200) {
+        if ready
+            && mon
+                .iter()
+                .all(|(_, base)| get(format!("{base}/healthz")).0 == 200)
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "bare supercluster not ready in 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "bare supercluster not ready in 60 s"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let took = t.elapsed().as_secs_f64() * 1e3;

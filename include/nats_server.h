@@ -7,6 +7,9 @@
  *   C   (static): cc  -std=c11   -Iinclude my_test.c   -o my_test target/debug/libnats_server.a -lpthread -ldl -lm
  *   C++ (static): c++ -std=c++17 -Iinclude my_test.cpp -o my_test target/debug/libnats_server.a -lpthread -ldl -lm
  *   shared:       cc  -std=c11   -Iinclude my_test.c   -o my_test -Ltarget/debug -lnats_server -Wl,-rpath,$PWD/target/debug
+ *   installed:    cc  -std=c11 my_test.c -o my_test $(pkg-config --cflags --libs nats_server)
+ *                 (scripts/install.sh --prefix P puts the headers, libraries, nats_server.pc and a CMake package
+ *                 config under P; CMake: find_package(nats_server) and link nats_server::nats_server)
  *   Add -lnats when the test uses the NATS C client (Debian: libnats-dev). C++ users may include nats_server.hpp,
  *   a thin header-only RAII wrapper that throws nats_server::error.
  *   The binary is found through the `binary` option, then $NATS_SERVER_BIN, then `nats-server` on PATH.
@@ -17,30 +20,32 @@
  *   - Messages: every fallible function takes `char **error` as its last parameter. It may be NULL. Otherwise
  *     *error is set to NULL on success and to a newly allocated, human-readable message on failure.
  *   - Strings: every `char *` this library returns (messages, URLs, paths, JSON) is owned by the caller and freed
- *     with nats_server_string_free(). The only exceptions are nats_server_version() and nats_server_status_name(),
- *     which return static strings. String arguments are borrowed for the call only and must be UTF-8.
+ *     with nats_server_string_free(). The only exceptions are nats_server_library_version() and
+ *     nats_server_status_name(), which return static strings. String arguments are borrowed for the call only and must be UTF-8.
  *   - Out-parameters are reset (NULL, 0, false) on entry, so they hold no garbage after a failure.
- *   - Handles: nats_server_start() and nats_cluster_start() hand out handles the caller owns and frees with
- *     nats_server_free() / nats_cluster_free() (both stop the processes and remove their directories; both accept
- *     NULL). nats_cluster_node() lends a node handle the cluster owns: valid until the cluster is freed, never
+ *   - Handles: nats_server_run() and nats_cluster_run() hand out handles the caller owns and frees with
+ *     nats_server_free() / nats_cluster_free() (both stop the processes, remove their directories, accept NULL
+ *     and return a status). nats_cluster_node() lends a node handle the cluster owns: valid until the cluster is freed, never
  *     freed by the caller (nats_server_free() on it does nothing and returns NATS_SERVER_BORROWED_HANDLE).
  *   - Options: one JSON document with the same schema as the Rust ServerOptions / ClusterOptions, e.g.
  *     {"jetstream": true} or {"nodes": 3, "server": {"jetstream": true}}. NULL means the defaults. An unknown
  *     or ill-typed field returns NATS_SERVER_INVALID_OPTIONS with a message naming the field.
+ *   - Bad arguments: an index or value out of range (a node index, a keep policy) is NATS_SERVER_INVALID_ARGUMENT.
  *   - Errors, never crashes: NULL handles or required strings return NATS_SERVER_NULL_ARGUMENT, non-UTF-8 strings
  *     NATS_SERVER_INVALID_UTF8, a freed handle NATS_SERVER_INVALID_HANDLE (best effort: it may also crash, as any
  *     use after free), a panic inside the library NATS_SERVER_INTERNAL.
  *   - Thread safety: each handle holds a mutex, so a handle may be used from several threads at once; its calls
  *     are serialized (a restart or a wait makes the others wait). A cluster and its node handles share one lock.
  *     A handle must not be freed while another thread uses it. Different handles are independent.
- *   - Cleanup: a freed server is killed and its private directory removed. To keep the directory (log, config,
- *     store) of a failed test, call nats_server_set_keep(s, NATS_SERVER_KEEP_ALWAYS, NULL) before freeing, or set
- *     NATS_SERVER_KEEP=always. Servers are also reaped if the test process dies.
+ *   - Cleanup: a freed server is killed and its private directory removed. When a test fails, call
+ *     nats_server_mark_failed() / nats_cluster_mark_failed() before freeing: under the default keep policy
+ *     (on-failure) the directory (log, config, store) is then kept and its path printed (README: "Keeping a failed
+ *     test's directory"). Servers are also reaped if the test process dies.
  *
  * EXAMPLE
  *   nats_server_t *s = NULL;
  *   char *err = NULL, *url = NULL;
- *   if (nats_server_start("{\"jetstream\": true}", &s, &err) != NATS_SERVER_OK) {
+ *   if (nats_server_run("{\"jetstream\": true}", &s, &err) != NATS_SERVER_OK) {
  *       fprintf(stderr, "%s\n", err); nats_server_string_free(err); return 1;
  *   }
  *   nats_server_client_url(s, &url, NULL);   // connect a client to url ...
@@ -62,7 +67,7 @@
  * The version of this C ABI. Bindings check it when they load the library; it changes whenever a function's
  * signature or meaning changes incompatibly.
  */
-#define NATS_SERVER_ABI_VERSION 1
+#define NATS_SERVER_ABI_VERSION 2
 
 /**
  * The result of every fallible call. `NATS_SERVER_OK` (0) is success; every other value is a failure whose
@@ -172,7 +177,7 @@ typedef enum {
 } nats_server_keep;
 
 /**
- * A cluster of `nats-server` processes (opaque), made by `nats_cluster_start` and freed by `nats_cluster_free`.
+ * A cluster of `nats-server` processes (opaque), made by `nats_cluster_run` and freed by `nats_cluster_free`.
  *
  * The cluster owns its nodes. `nats_cluster_node` lends a node's `nats_server_t` handle, valid until the cluster
  * is freed; `nats_server_free` on it is detected and does nothing.
@@ -186,7 +191,7 @@ typedef struct nats_cluster_t nats_cluster_t;
 /**
  * A `nats-server` process and its private directory (opaque).
  *
- * Made by `nats_server_start` (owned: the caller frees it with `nats_server_free`) or lent by `nats_cluster_node`
+ * Made by `nats_server_run` (owned: the caller frees it with `nats_server_free`) or lent by `nats_cluster_node`
  * (borrowed: valid until the cluster is freed, never freed by the caller).
  *
  * Thread safety: every handle holds a mutex, so one handle may be used from several threads at once; calls on it
@@ -220,7 +225,7 @@ uint32_t nats_server_abi_version(void);
 /**
  * This library's version, e.g. `"0.2.0"`: a static string, never freed.
  */
-const char *nats_server_version(void);
+const char *nats_server_library_version(void);
 
 /**
  * The name of a status code, e.g. `"NATS_SERVER_NOT_RUNNING"`, or `"NATS_SERVER_UNKNOWN_STATUS"` for a number
@@ -230,7 +235,8 @@ const char *nats_server_status_name(int status);
 
 /**
  * Frees a string returned by this library (an error message, URL, path, JSON document). NULL is accepted.
- * Each string is freed once; static strings (`nats_server_version`, `nats_server_status_name`) are never freed.
+ * Each string is freed once; static strings (`nats_server_library_version`, `nats_server_status_name`) are never
+ * freed.
  */
 void nats_server_string_free(char *text);
 
@@ -245,9 +251,9 @@ void nats_server_string_free(char *text);
  * NULL, nothing is left running, and `*error` (when `error` is not NULL) holds the cause with the server's own
  * words; free it with `nats_server_string_free`.
  */
-nats_server_status nats_server_start(const char *options_json,
-                                     nats_server_t **out,
-                                     char **error);
+nats_server_status nats_server_run(const char *options_json,
+                                   nats_server_t **out,
+                                   char **error);
 
 /**
  * Frees an owned handle: kills and reaps the server if it runs, and removes its private directory (unless the
@@ -261,7 +267,7 @@ nats_server_status nats_server_free(nats_server_t *server);
 
 /**
  * Stops the server gracefully (SIGTERM, SIGKILL after 10 s) and reaps it. Stopping a stopped server is a no-op
- * (`NATS_SERVER_OK`). The ports and the store stay reserved for `nats_server_start_again`.
+ * (`NATS_SERVER_OK`). The ports and the store stay reserved for `nats_server_start`.
  */
 nats_server_status nats_server_stop(nats_server_t *server,
                                     char **error);
@@ -271,8 +277,8 @@ nats_server_status nats_server_stop(nats_server_t *server,
  * accepts clients. Does nothing when it runs. (A node of a cluster: prefer `nats_cluster_start_node`, which also waits
  * for the node to rejoin.)
  */
-nats_server_status nats_server_start_again(nats_server_t *server,
-                                           char **error);
+nats_server_status nats_server_start(nats_server_t *server,
+                                     char **error);
 
 /**
  * Stops the server gracefully and starts it again on the same ports with the same JetStream store.
@@ -316,6 +322,15 @@ nats_server_status nats_server_wait_exit(nats_server_t *server,
                                          uint64_t timeout_ms,
                                          int32_t *exit_code,
                                          char **error);
+
+/**
+ * Parses a keep policy name into a `nats_server_keep` value in `*out`: the one parser every surface shares
+ * (`never`/`no`/`0`/`false`, `on-failure`/`on_failure`, `always`/`yes`/`1`/`true`, any case), the same that reads
+ * `NATS_SERVER_KEEP` and the `keep` option. Anything else is `NATS_SERVER_INVALID_ARGUMENT`.
+ */
+nats_server_status nats_server_keep_parse(const char *text,
+                                          int32_t *out,
+                                          char **error);
 
 /**
  * Sets what to keep of the server's private directory when it is freed: a `nats_server_keep` value.
@@ -494,10 +509,10 @@ nats_server_status nats_server_log_tail(const nats_server_t *server, size_t line
 nats_server_status nats_server_server_id(const nats_server_t *server, char **out, char **error);
 
 /**
- * The running server's own version, e.g. `2.15.1` (not this library's: see `nats_server_version`).
+ * The running server's own version, e.g. `2.15.1` (not this library's: see `nats_server_library_version`).
  * Free `*out` with `nats_server_string_free`.
  */
-nats_server_status nats_server_server_version(const nats_server_t *server, char **out, char **error);
+nats_server_status nats_server_version(const nats_server_t *server, char **out, char **error);
 
 /**
  * The nats-server binary the server runs (after the lookup: option, `NATS_SERVER_BIN`, `PATH`). Free `*out`
@@ -549,15 +564,17 @@ nats_server_status nats_server_monitor_status(const nats_server_t *server,
  * On success `*out` is a new handle owned by the caller: free it with `nats_cluster_free`. On failure `*out` is
  * NULL, nothing is left running, and `*error` holds the cause.
  */
-nats_server_status nats_cluster_start(const char *options_json,
-                                      nats_cluster_t **out,
-                                      char **error);
+nats_server_status nats_cluster_run(const char *options_json,
+                                    nats_cluster_t **out,
+                                    char **error);
 
 /**
  * Frees the cluster: kills and reaps every node and removes their directories (unless kept). Every node handle
- * it lent becomes invalid. NULL is accepted. No other thread may be using the cluster or its nodes meanwhile.
+ * it lent becomes invalid. NULL is accepted (`NATS_SERVER_OK`); a handle that is not a live cluster is
+ * `NATS_SERVER_INVALID_HANDLE` and nothing happens. No other thread may be using the cluster or its nodes
+ * meanwhile.
  */
-void nats_cluster_free(nats_cluster_t *cluster);
+nats_server_status nats_cluster_free(nats_cluster_t *cluster);
 
 /**
  * The number of nodes (running or not).
@@ -568,7 +585,7 @@ nats_server_status nats_cluster_len(const nats_cluster_t *cluster, size_t *out, 
  * Lends node `index`'s handle (0-based) in `*out`. The handle is owned by the cluster: it stays valid until
  * `nats_cluster_free` and must not be freed (`nats_server_free` on it does nothing and answers
  * `NATS_SERVER_BORROWED_HANDLE`). Every `nats_server_*` call works on it. An index out of range is
- * `NATS_SERVER_INVALID_OPTIONS`.
+ * `NATS_SERVER_INVALID_ARGUMENT`.
  */
 nats_server_status nats_cluster_node(nats_cluster_t *cluster,
                                      size_t index,
@@ -827,3 +844,20 @@ nats_server_status nats_supercluster_wait_for_leader(const nats_supercluster_t *
 #endif  // __cplusplus
 
 #endif  /* NATS_SERVER_H */
+
+#ifndef NATS_SERVER_ABI_COMPATIBLE_H  /* cbindgen writes this trailer after the #endif of NATS_SERVER_H */
+#define NATS_SERVER_ABI_COMPATIBLE_H
+/**
+ * True when the library loaded at run time speaks the C ABI this header describes (NATS_SERVER_ABI_VERSION).
+ * Check it once at start-up when the header and the library may come from different releases (a shared library
+ * installed separately), and stop with a message naming both versions when it is false:
+ *   if (!nats_server_abi_compatible()) {
+ *       fprintf(stderr, "libnats_server %s speaks C ABI %u, this program was built for %d\n",
+ *               nats_server_library_version(), nats_server_abi_version(), NATS_SERVER_ABI_VERSION);
+ *       return 1;
+ *   }
+ */
+static inline bool nats_server_abi_compatible(void) {
+    return nats_server_abi_version() == NATS_SERVER_ABI_VERSION;
+}
+#endif  /* NATS_SERVER_ABI_COMPATIBLE_H */

@@ -84,6 +84,25 @@ template <class T, class F> T value_call(F &&f) {
 
 } // namespace detail
 
+/// This library's version, e.g. "0.2.0".
+inline std::string library_version() { return nats_server_library_version(); }
+/// The C ABI version of the linked library (compare NATS_SERVER_ABI_VERSION of the header compiled against).
+inline uint32_t abi_version() noexcept { return nats_server_abi_version(); }
+/// True when the linked library speaks the C ABI of the header compiled against (nats_server_abi_compatible()).
+inline bool abi_compatible() noexcept { return nats_server_abi_compatible(); }
+
+/// Parses a keep policy name ("on-failure", "on_failure", "1", "never", ...) as the library does everywhere.
+inline nats_server_keep parse_keep(const std::string &name) {
+    return static_cast<nats_server_keep>(
+        detail::value_call<int32_t>([&](int32_t *o, char **e) { return nats_server_keep_parse(name.c_str(), o, e); }));
+}
+
+/// The answer of a monitoring endpoint: its HTTP status and body, whatever the status.
+struct monitor_response {
+    uint16_t http_status = 0;
+    std::string body;
+};
+
 /// A non-owning view of a server handle: a cluster's node, or an owned server seen without ownership. Cheap to
 /// copy; valid as long as the handle it views.
 class server_ref {
@@ -93,7 +112,7 @@ public:
 
     // Control.
     void stop() { detail::call([&](char **e) { return nats_server_stop(h_, e); }); }
-    void start() { detail::call([&](char **e) { return nats_server_start_again(h_, e); }); }
+    void start() { detail::call([&](char **e) { return nats_server_start(h_, e); }); }
     void restart() { detail::call([&](char **e) { return nats_server_restart(h_, e); }); }
     void kill() { detail::call([&](char **e) { return nats_server_kill(h_, e); }); }
     void pause() { detail::call([&](char **e) { return nats_server_pause(h_, e); }); }
@@ -103,6 +122,8 @@ public:
     void set_keep(nats_server_keep keep) {
         detail::call([&](char **e) { return nats_server_set_keep(h_, static_cast<int32_t>(keep), e); });
     }
+    /// Says the test failed: under the on-failure keep policy (the default) the directory is kept at destruction.
+    void mark_failed() { detail::call([&](char **e) { return nats_server_mark_failed(h_, e); }); }
     /// Waits for the process to exit on its own; returns its exit code (minus the signal number if signalled).
     int wait_exit(std::chrono::milliseconds timeout) {
         return detail::value_call<int32_t>(
@@ -118,6 +139,14 @@ public:
     }
     uint32_t pid() const {
         return detail::value_call<uint32_t>([&](uint32_t *o, char **e) { return nats_server_pid(h_, o, e); });
+    }
+    /// The pid of the latest start, also after the server stopped; 0 before any start.
+    uint32_t last_pid() const {
+        return detail::value_call<uint32_t>([&](uint32_t *o, char **e) { return nats_server_last_pid(h_, o, e); });
+    }
+    /// Whether clients must use TLS (the client URL is then tls://).
+    bool tls_required() const {
+        return detail::value_call<bool>([&](bool *o, char **e) { return nats_server_tls_required(h_, o, e); });
     }
     uint16_t client_port() const { return port(nats_server_client_port); }
     uint16_t monitoring_port() const { return port(nats_server_monitoring_port); }
@@ -157,12 +186,25 @@ public:
         return detail::string_call([&](char **o, char **e) { return nats_server_log_tail(h_, lines, o, e); });
     }
     std::string server_id() const { return text(nats_server_server_id); }
-    std::string server_version() const { return text(nats_server_server_version); }
+    std::string version() const { return text(nats_server_version); }
     std::string info_json() const { return text(nats_server_info); }
+    /// The path of the nats-server binary this server runs.
+    std::string binary() const { return text(nats_server_binary); }
+    /// The server's options as a JSON document (the schema the constructor takes).
+    std::string options_json() const { return text(nats_server_options_json); }
     /// GETs a monitoring endpoint ("varz", "jsz?accounts=true") and returns its JSON text.
     std::string monitor(const std::string &endpoint) const {
         return detail::string_call(
             [&](char **o, char **e) { return nats_server_monitor(h_, endpoint.c_str(), o, e); });
+    }
+    /// GETs a monitoring endpoint and returns its HTTP status and body whatever the status ("healthz" answers
+    /// 503 while unhealthy); throws only when no answer came.
+    monitor_response monitor_status(const std::string &endpoint) const {
+        monitor_response response;
+        response.body = detail::string_call([&](char **o, char **e) {
+            return nats_server_monitor_status(h_, endpoint.c_str(), &response.http_status, o, e);
+        });
+        return response;
     }
 
 protected:
@@ -184,7 +226,7 @@ class server : public server_ref {
 public:
     /// Starts a server from JSON options (nullptr: the defaults). Throws nats_server::error on failure.
     explicit server(const char *options_json = nullptr) : server_ref(nullptr) {
-        detail::call([&](char **e) { return nats_server_start(options_json, &h_, e); });
+        detail::call([&](char **e) { return nats_server_run(options_json, &h_, e); });
     }
     explicit server(const std::string &options_json) : server(options_json.c_str()) {}
     ~server() { nats_server_free(h_); }
@@ -206,7 +248,7 @@ class cluster {
 public:
     /// Starts a cluster from JSON options (nullptr: three nodes, no JetStream). Throws on failure.
     explicit cluster(const char *options_json = nullptr) {
-        detail::call([&](char **e) { return nats_cluster_start(options_json, &h_, e); });
+        detail::call([&](char **e) { return nats_cluster_run(options_json, &h_, e); });
     }
     explicit cluster(const std::string &options_json) : cluster(options_json.c_str()) {}
     ~cluster() { nats_cluster_free(h_); }
@@ -242,6 +284,12 @@ public:
     std::string client_urls_json() const {
         return detail::string_call([&](char **o, char **e) { return nats_cluster_client_urls_json(h_, o, e); });
     }
+    /// Node 0's client URL (as the Rust Cluster::client_url()).
+    std::string client_url() const { return node(0).client_url(); }
+    /// Whether the cluster runs JetStream.
+    bool jetstream() const {
+        return detail::value_call<bool>([&](bool *o, char **e) { return nats_cluster_jetstream(h_, o, e); });
+    }
 
     void kill_node(std::size_t i) { fault(nats_cluster_kill_node, i); }
     void stop_node(std::size_t i) { fault(nats_cluster_stop_node, i); }
@@ -254,6 +302,8 @@ public:
     void set_keep(nats_server_keep keep) {
         detail::call([&](char **e) { return nats_cluster_set_keep(h_, static_cast<int32_t>(keep), e); });
     }
+    /// Says the test failed, for every node (see server_ref::mark_failed).
+    void mark_failed() { detail::call([&](char **e) { return nats_cluster_mark_failed(h_, e); }); }
 
     void wait_ready(std::chrono::milliseconds timeout) {
         detail::call([&](char **e) { return nats_cluster_wait_ready(h_, ms(timeout), e); });

@@ -95,13 +95,15 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "nats-server harness: {}: {}",
-            self.kind.name(),
-            self.message
-        )
+        f.write_str(&harness_message(self.kind.name(), &self.message))
     }
+}
+
+/// The one place the harness's message prefix is built: `nats-server harness: <kind>: <detail>`. Used by
+/// [`Error`]'s `Display`, the C boundary (whose own kinds, such as "null argument", have no [`ErrorKind`]) and
+/// the few messages assembled outside an [`Error`]; the Python and Go bindings take their messages from here.
+pub(crate) fn harness_message(kind: &str, detail: impl fmt::Display) -> String {
+    format!("nats-server harness: {kind}: {detail}")
 }
 
 impl std::error::Error for Error {}

@@ -59,6 +59,10 @@ pub use options::{
 pub use server::{Ports, Server};
 pub use supercluster::Supercluster;
 
+/// This library's version, e.g. `"0.2.0"` (not nats-server's: see [`Server::version`]). The C ABI hands it out
+/// as `nats_server_library_version()`.
+pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Starts a server with the config file `cfg` (`""` for none) on a dynamic port. Panics with the cause on failure.
 pub fn run_server(cfg: &str) -> Server {
     run_server_with_port(cfg, None)
@@ -80,7 +84,8 @@ pub fn run_server_with_port(cfg: &str, port: Option<&str>) -> Server {
         match port.parse::<u16>() {
             Ok(p) => opts.port = Some(p),
             Err(_) => {
-                panic!("nats-server harness: invalid options: port {port:?} is not a port number")
+                let detail = format!("port {port:?} is not a port number");
+                panic!("{}", Error::new(ErrorKind::InvalidOptions, detail))
             }
         }
     }
@@ -94,9 +99,8 @@ pub fn run_cluster<'a, C: IntoConfig<'a>>(cfg: C) -> Cluster {
     let mut opts = ClusterOptions::new().nodes(3);
     if configs.iter().any(|c| !c.is_empty()) {
         if configs.iter().any(|c| c.is_empty()) {
-            panic!(
-                "nats-server harness: invalid options: give a config for every node or for none"
-            );
+            let detail = "give a config for every node or for none";
+            panic!("{}", Error::new(ErrorKind::InvalidOptions, detail));
         }
         opts.node_config_files = configs.iter().map(Into::into).collect();
     }

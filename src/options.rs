@@ -14,7 +14,10 @@ use crate::error::{Error, ErrorKind, Result};
 pub const KEEP_ENV: &str = "NATS_SERVER_KEEP";
 
 /// What to keep of a server's private directory (log, config, ports file, JetStream store) once it is dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialized as `never`, `on-failure`, `always`; deserialized from every spelling [`Keep::parse`] accepts (the one
+/// place keep values are parsed: options documents from C, Python and Go, and `NATS_SERVER_KEEP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Keep {
     /// Always remove everything.
@@ -25,8 +28,18 @@ pub enum Keep {
     Always,
 }
 
+impl<'de> Deserialize<'de> for Keep {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Keep::parse(&text).map_err(|e| serde::de::Error::custom(e.message()))
+    }
+}
+
 impl Keep {
-    /// Parses `never`, `on-failure` (or `on_failure`) and `always`.
+    /// Parses `never` (or `no`, `0`, `false`), `on-failure` (or `on_failure`, empty) and `always` (or `yes`, `1`,
+    /// `true`), in any case.
     pub fn parse(text: &str) -> Result<Keep> {
         match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
             "never" | "no" | "0" | "false" => Ok(Keep::Never),
@@ -727,5 +740,25 @@ mod tests {
         assert!(Keep::parse("sometimes").is_err());
         let json = serde_json::to_string(&Keep::OnFailure).unwrap();
         assert_eq!(json, "\"on-failure\"");
+    }
+
+    #[test]
+    fn keep_deserializes_every_spelling_parse_accepts() {
+        for (text, keep) in [
+            ("on_failure", Keep::OnFailure),
+            ("on-failure", Keep::OnFailure),
+            ("1", Keep::Always),
+            ("true", Keep::Always),
+            ("Always", Keep::Always),
+            ("0", Keep::Never),
+            ("never", Keep::Never),
+        ] {
+            let opts = ServerOptions::from_json(&format!("{{\"keep\": \"{text}\"}}")).unwrap();
+            assert_eq!(opts.keep, Some(keep), "{text}");
+            assert_eq!(Keep::parse(text).unwrap(), keep, "{text}");
+        }
+        let err = ServerOptions::from_json(r#"{"keep": "sometimes"}"#).unwrap_err();
+        assert!(err.message().contains("sometimes"), "{err}");
+        assert!(err.message().contains("on-failure"), "{err}");
     }
 }

@@ -125,7 +125,7 @@ fn through_the_c_abi(bytes: &[u8]) {
     unsafe {
         let mut server = ptr::null_mut();
         let mut error: *mut c_char = ptr::null_mut();
-        let status = nats_server_start(arg.as_ptr(), &mut server, &mut error);
+        let status = nats_server_run(arg.as_ptr(), &mut server, &mut error);
         // With no binary, nothing can start: every document fails, with a message.
         assert_ne!(status, nats_server_status::NATS_SERVER_OK);
         assert!(server.is_null());
@@ -135,7 +135,7 @@ fn through_the_c_abi(bytes: &[u8]) {
 
         let mut cluster = ptr::null_mut();
         let mut error: *mut c_char = ptr::null_mut();
-        let status = nats_cluster_start(arg.as_ptr(), &mut cluster, &mut error);
+        let status = nats_cluster_run(arg.as_ptr(), &mut cluster, &mut error);
         assert_ne!(status, nats_server_status::NATS_SERVER_OK);
         assert!(cluster.is_null());
         nats_server_string_free(error);

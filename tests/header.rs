@@ -63,11 +63,11 @@ fn header_declares_the_whole_abi() {
     let header = generate();
     for name in [
         "nats_server_abi_version",
-        "nats_server_version",
+        "nats_server_library_version",
         "nats_server_string_free",
-        "nats_server_start",
+        "nats_server_run",
         "nats_server_free",
-        "nats_cluster_start",
+        "nats_cluster_run",
         "nats_cluster_free",
         "nats_cluster_node",
         "NATS_SERVER_OK = 0",
@@ -75,7 +75,10 @@ fn header_declares_the_whole_abi() {
         "NATS_SERVER_NULL_ARGUMENT = 100",
         "typedef struct nats_server_t nats_server_t;",
         "typedef struct nats_cluster_t nats_cluster_t;",
-        "#define NATS_SERVER_ABI_VERSION 1",
+        "#define NATS_SERVER_ABI_VERSION 2",
+        "nats_server_status nats_server_start(nats_server_t *server",
+        "nats_server_status nats_server_version(const nats_server_t *server",
+        "nats_server_status nats_cluster_free(nats_cluster_t *cluster)",
     ] {
         assert!(header.contains(name), "the generated header lacks {name:?}");
     }
@@ -86,4 +89,14 @@ fn header_declares_the_whole_abi() {
             "the header mentions {internal:?}"
         );
     }
+}
+
+#[test]
+fn header_offers_a_runtime_abi_check() {
+    let header = generate();
+    assert!(
+        header.contains("static inline bool nats_server_abi_compatible(void)")
+            && header.contains("return nats_server_abi_version() == NATS_SERVER_ABI_VERSION;"),
+        "the header lacks nats_server_abi_compatible()"
+    );
 }

@@ -60,7 +60,7 @@ func RunClusterJSON(options string) (*Cluster, error) {
 	}
 	var h *C.nats_cluster_t
 	var msg *C.char
-	if err := check(C.nats_cluster_start(copts, &h, &msg), msg); err != nil {
+	if err := check(C.nats_cluster_run(copts, &h, &msg), msg); err != nil {
 		return nil, err
 	}
 	c := &Cluster{g: &guard{}, h: h}
@@ -144,21 +144,31 @@ func (c *Cluster) Close() error {
 	}
 	c.g.closed = true
 	c.cleanup.Stop()
-	C.nats_cluster_free(c.h)
+	status := C.nats_cluster_free(c.h)
 	c.h = nil
-	return nil
+	return check(status, nil)
 }
 
 // Len is the number of nodes (running or not).
 func (c *Cluster) Len() int { return len(c.nodes) }
 
 // Node is a view of node i (0-based): every Server method works on it, and its Close does nothing (the cluster
-// owns its nodes). It panics when i is out of range, like a slice index.
-func (c *Cluster) Node(i int) *Server {
-	if i < 0 || i >= len(c.nodes) {
-		panic(fmt.Sprintf("natsserver: node index %d out of range for a cluster of %d nodes", i, len(c.nodes)))
+// owns its nodes). An index out of range is ErrInvalidArgument, as for KillNode and every other node operation:
+// an error rather than a panic, because indexes often come from the library (MetaLeader, WaitForLeader) or from
+// a test's arithmetic, and one rule for every node operation is easier to remember. Nodes() gives all of them.
+func (c *Cluster) Node(i int) (*Server, error) {
+	if i >= 0 && i < len(c.nodes) {
+		return c.nodes[i], nil
 	}
-	return c.nodes[i]
+	// Ask the library, so that the message (and the check) is the same as in every other binding.
+	var out *C.nats_server_t
+	err := c.call("Node", func(h *C.nats_cluster_t, e **C.char) C.nats_server_status {
+		return C.nats_cluster_node(h, index(i), &out, e)
+	})
+	if err == nil {
+		err = &Error{Status: StatusInternal, Message: fmt.Sprintf("natsserver: node %d of %d exists in the library only", i, len(c.nodes))}
+	}
+	return nil, err
 }
 
 // Nodes are views of every node, in order.
@@ -173,8 +183,19 @@ func (c *Cluster) JetStream() bool { return c.jetstream }
 // ClientURLs are every node's client URL, in node order.
 func (c *Cluster) ClientURLs() []string { return append([]string(nil), c.urls...) }
 
-// ClientURL is every node's client URL joined with commas, the form nats.Connect accepts.
-func (c *Cluster) ClientURL() string { return strings.Join(c.urls, ",") }
+// ClientURLsJoined is every node's client URL joined with commas (nats_cluster_client_urls): the one string
+// nats.Connect takes to fail over between nodes.
+func (c *Cluster) ClientURLsJoined() (string, error) {
+	var out *C.char
+	err := c.call("ClientURLsJoined", func(h *C.nats_cluster_t, e **C.char) C.nats_server_status {
+		return C.nats_cluster_client_urls(h, &out, e)
+	})
+	return takeString(out), err
+}
+
+// ClientURL is node 0's client URL, as the Rust Cluster::client_url(). For a client that fails over between
+// nodes, join ClientURLs with commas (the form nats.Connect accepts).
+func (c *Cluster) ClientURL() string { return c.urls[0] }
 
 // KillNode kills node i (SIGKILL, like a crash).
 func (c *Cluster) KillNode(i int) error {
@@ -234,8 +255,12 @@ func (c *Cluster) RollingRestart() error {
 
 // SetKeep sets the keep policy of every node.
 func (c *Cluster) SetKeep(k Keep) error {
+	code, err := keepCode(k)
+	if err != nil {
+		return err
+	}
 	return c.call("SetKeep", func(h *C.nats_cluster_t, e **C.char) C.nats_server_status {
-		return C.nats_cluster_set_keep(h, keepCode(k), e)
+		return C.nats_cluster_set_keep(h, code, e)
 	})
 }
 

@@ -1,7 +1,6 @@
 package natsserver_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +20,10 @@ func TestClusterR3StreamAndNodeRejoin(t *testing.T) {
 	if c.Len() != 3 || !c.JetStream() || c.Name() == "" || len(c.ClientURLs()) != 3 {
 		t.Fatalf("len %d, jetstream %v, name %q, urls %v", c.Len(), c.JetStream(), c.Name(), c.ClientURLs())
 	}
-	nc := connect(t, c.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	if c.ClientURL() != c.ClientURLs()[0] || c.ClientURL() != mustNode(t, c, 0).ClientURL() {
+		t.Fatalf("ClientURL %s is not node 0's (%v), as Rust's Cluster::client_url", c.ClientURL(), c.ClientURLs())
+	}
+	nc := connect(t, strings.Join(c.ClientURLs(), ","), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +49,7 @@ func TestClusterR3StreamAndNodeRejoin(t *testing.T) {
 	// The victim leads neither the meta group nor the stream, so no election slows the test down.
 	victim := -1
 	for i := 0; i < c.Len(); i++ {
-		info, err := c.Node(i).Info()
+		info, err := mustNode(t, c, i).Info()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +60,7 @@ func TestClusterR3StreamAndNodeRejoin(t *testing.T) {
 	if victim < 0 {
 		t.Fatalf("no node that leads nothing: meta %d, stream leader %s", meta, info.Cluster.Leader)
 	}
-	node := c.Node(victim)
+	node := mustNode(t, c, victim)
 	if err := c.KillNode(victim); err != nil {
 		t.Fatal(err)
 	}
@@ -92,21 +94,21 @@ func TestClusterNodeFaults(t *testing.T) {
 		Server: natsserver.Options{Config: "lame_duck_grace_period: 100ms"},
 	})
 	for i, url := range c.ClientURLs() {
-		if c.Node(i).ClientURL() != url {
-			t.Fatalf("node %d URL %s, cluster says %s", i, c.Node(i).ClientURL(), url)
+		if mustNode(t, c, i).ClientURL() != url {
+			t.Fatalf("node %d URL %s, cluster says %s", i, mustNode(t, c, i).ClientURL(), url)
 		}
-		if _, err := c.Node(i).ClusterURL(); err != nil {
+		if _, err := mustNode(t, c, i).ClusterURL(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if varz, err := c.Node(1).Monitor("varz"); err != nil || varz["server_name"] != "b" {
+	if varz, err := mustNode(t, c, 1).Monitor("varz"); err != nil || varz["server_name"] != "b" {
 		t.Fatalf("node 1 varz name %v, %v", varz["server_name"], err)
 	}
 	_, err := c.MetaLeader()
 	wantErr(t, err, natsserver.ErrUnavailable)
 
 	// A message crosses the cluster: subscribe on node 0, publish on node 2.
-	sub := connect(t, c.Node(0).ClientURL())
+	sub := connect(t, mustNode(t, c, 0).ClientURL())
 	s, err := sub.SubscribeSync("x")
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +116,7 @@ func TestClusterNodeFaults(t *testing.T) {
 	if err := sub.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	pub := connect(t, c.Node(2).ClientURL())
+	pub := connect(t, mustNode(t, c, 2).ClientURL())
 	eventually(t, 5*time.Second, "no message crossed the cluster", func() bool {
 		_ = pub.Publish("x", []byte("hi"))
 		_, err := s.NextMsg(50 * time.Millisecond)
@@ -124,20 +126,20 @@ func TestClusterNodeFaults(t *testing.T) {
 	if err := c.StopNode(1); err != nil {
 		t.Fatal(err)
 	}
-	if c.Node(1).IsRunning() {
+	if mustNode(t, c, 1).IsRunning() {
 		t.Fatal("node 1 runs after StopNode")
 	}
 	if err := c.RestartNode(1); err != nil {
 		t.Fatal(err)
 	}
-	if !c.Node(1).IsRunning() {
+	if !mustNode(t, c, 1).IsRunning() {
 		t.Fatal("node 1 does not run after RestartNode")
 	}
 
 	if err := c.PauseNode(2); err != nil {
 		t.Fatal(err)
 	}
-	if !c.Node(2).IsPaused() {
+	if !mustNode(t, c, 2).IsPaused() {
 		t.Fatal("node 2 is not paused")
 	}
 	if err := c.WaitReady(5 * time.Second); err != nil {
@@ -158,26 +160,26 @@ func TestClusterNodeFaults(t *testing.T) {
 	if err := c.LameDuckNode(0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Node(0).WaitExit(5 * time.Second); err != nil {
+	if _, err := mustNode(t, c, 0).WaitExit(5 * time.Second); err != nil {
 		t.Fatalf("node 0 did not leave in lame duck mode: %v", err)
 	}
 	if err := c.StartNode(0); err != nil {
 		t.Fatal(err)
 	}
 
-	wantErr(t, c.KillNode(7), natsserver.ErrInvalidOptions, "7")
-	wantErr(t, c.KillNode(-1), natsserver.ErrInvalidOptions)
-	func() {
-		defer func() {
-			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "out of range") {
-				t.Fatalf("Node(3) did not panic with an index error: %v", r)
-			}
-		}()
-		c.Node(3)
-	}()
+	// A bad node index is ErrInvalidArgument everywhere, with the library's message; Node never panics.
+	wantErr(t, c.KillNode(7), natsserver.ErrInvalidArgument, "node index 7 is out of range")
+	wantErr(t, c.KillNode(-1), natsserver.ErrInvalidArgument, "out of range")
+	n, err := c.Node(3)
+	wantErr(t, err, natsserver.ErrInvalidArgument, "node index 3 is out of range: the cluster has 3 nodes")
+	if n != nil {
+		t.Fatalf("Node(3) returned a server: %v", n)
+	}
+	_, err = c.Node(-1)
+	wantErr(t, err, natsserver.ErrInvalidArgument, "out of range")
 
 	// A node view is never freed by its Close; the cluster's Close ends every view.
-	node := c.Node(1)
+	node := mustNode(t, c, 1)
 	if err := node.Close(); err != nil || !node.IsRunning() {
 		t.Fatalf("a node view's Close did something: %v, running %v", err, node.IsRunning())
 	}

@@ -46,16 +46,18 @@
 //
 // # Linking
 //
-// The package links the harness's static library with cgo (CGO_ENABLED=1 and a C compiler are needed). By
-// default it uses this repository's debug build, so build it first at the repository root:
+// The package links the harness's C library with cgo (CGO_ENABLED=1 and a C compiler are needed). By default it
+// takes the flags of `pkg-config nats_server`, the installed library, so no path into the harness's repository
+// is needed and no build tag:
 //
-//	cargo build --lib          # makes target/debug/libnats_server.a
-//	cd bindings/go && go test ./...
+//	scripts/install.sh --prefix $HOME/.local   # at the harness's repository root: headers, libraries, nats_server.pc
+//	export PKG_CONFIG_PATH=$HOME/.local/lib/pkgconfig LD_LIBRARY_PATH=$HOME/.local/lib
+//	go test ./...
 //
 // Build tags choose another library:
 //
+//   - nats_server_debug: this repository's target/debug/libnats_server.a (cargo build --lib); bindings/go/test.sh.
 //   - nats_server_release: target/release/libnats_server.a (cargo build --lib --release).
-//   - nats_server_pkgconfig: the flags of `pkg-config nats_server` (a nats_server.pc on PKG_CONFIG_PATH).
 //   - nats_server_external: no flags in the source; give them in the environment, e.g.
 //     CGO_CFLAGS=-I/opt/nats-server/include CGO_LDFLAGS="/opt/nats-server/lib/libnats_server.a -lpthread -ldl -lm".
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,7 +96,7 @@ func ExampleRunCluster() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	nc, err := nats.Connect(c.ClientURL()) // every node's URL
+	nc, err := nats.Connect(strings.Join(c.ClientURLs(), ",")) // every node's URL, for failover
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -113,11 +114,11 @@ func ExampleRunCluster() {
 	if err := c.KillNode(2); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("node 2 running:", c.Node(2).IsRunning())
+	fmt.Println("node 2 running:", c.Nodes()[2].IsRunning())
 	if err := c.StartNode(2); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("node 2 running:", c.Node(2).IsRunning())
+	fmt.Println("node 2 running:", c.Nodes()[2].IsRunning())
 	// Output:
 	// replicas: 3
 	// node 2 running: false

@@ -17,7 +17,7 @@ import (
 
 // ABIVersion is the C ABI version this package was written for. The linked library (and the header it was
 // compiled against) must report the same, or Run and RunCluster fail with ErrABIMismatch.
-const ABIVersion = 1
+const ABIVersion = 2
 
 var (
 	abiOnce sync.Once
@@ -41,7 +41,7 @@ func checkABI() error {
 }
 
 // LibraryVersion is the version of the linked C library, e.g. "0.2.0" (not nats-server's: see Server.Version).
-func LibraryVersion() string { return C.GoString(C.nats_server_version()) }
+func LibraryVersion() string { return C.GoString(C.nats_server_library_version()) }
 
 // LibraryABIVersion is the C ABI version of the linked library (compare ABIVersion).
 func LibraryABIVersion() int { return int(C.nats_server_abi_version()) }
@@ -94,18 +94,15 @@ func millis(d time.Duration) C.uint64_t {
 	return C.uint64_t((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// keepCode maps a Keep to the C enum; an unknown policy gets a number the library rejects with
-// ErrInvalidArgument.
-func keepCode(k Keep) C.int32_t {
-	switch k {
-	case KeepNever:
-		return C.NATS_SERVER_KEEP_NEVER
-	case KeepOnFailure:
-		return C.NATS_SERVER_KEEP_ON_FAILURE
-	case KeepAlways:
-		return C.NATS_SERVER_KEEP_ALWAYS
-	}
-	return -1
+// keepCode parses a Keep with the library's one parser (nats_server_keep_parse: every spelling
+// $NATS_SERVER_KEEP accepts, such as "on_failure" or "1"); anything else is ErrInvalidArgument with its message.
+func keepCode(k Keep) (C.int32_t, error) {
+	text := C.CString(string(k))
+	defer C.free(unsafe.Pointer(text))
+	var code C.int32_t
+	var msg *C.char
+	err := check(C.nats_server_keep_parse(text, &code, &msg), msg)
+	return code, err
 }
 
 // index converts a node index; a negative one becomes a number the library rejects as out of range.

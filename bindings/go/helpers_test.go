@@ -158,3 +158,13 @@ func assertStopped(t testing.TB, s *natsserver.Server) {
 		}
 	}
 }
+
+// mustNode is c.Node(i) for a test: a bad index fails the test at once.
+func mustNode(t testing.TB, c *natsserver.Cluster, i int) *natsserver.Server {
+	t.Helper()
+	n, err := c.Node(i)
+	if err != nil {
+		t.Fatalf("Node(%d): %v", i, err)
+	}
+	return n
+}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 )
 
-// Keep says what to keep of a server's private directory (log, config, JetStream store) when it is closed.
+// Keep says what to keep of a server's private directory (log, config, JetStream store) when it is closed. Besides
+// the constants below, any spelling the library's one parser accepts works ("on_failure", "1", "true", ...), as in
+// $NATS_SERVER_KEEP; the library checks it (ErrInvalidOptions in Options, ErrInvalidArgument in SetKeep).
 type Keep string
 
 // Keep policies. The zero value, KeepDefault, takes the policy from $NATS_SERVER_KEEP (never, on-failure or
@@ -13,7 +15,7 @@ type Keep string
 const (
 	KeepDefault   Keep = ""
 	KeepNever     Keep = "never"
-	KeepOnFailure Keep = "on-failure" // kept when a test failed (RunT, RunClusterT); from Run alone, same as never
+	KeepOnFailure Keep = "on-failure" // kept once MarkFailed was called (RunT and RunClusterT call it for a failed test)
 	KeepAlways    Keep = "always"     // always kept; the path is printed to stderr on Close
 )
 

@@ -63,7 +63,7 @@ func RunJSON(options string) (*Server, error) {
 	}
 	var h *C.nats_server_t
 	var msg *C.char
-	if err := check(C.nats_server_start(copts, &h, &msg), msg); err != nil {
+	if err := check(C.nats_server_run(copts, &h, &msg), msg); err != nil {
 		return nil, err
 	}
 	s := &Server{g: &guard{}, h: h, index: -1}
@@ -186,7 +186,7 @@ func (s *Server) Stop() error {
 // once it accepts clients; a running server is left as it is. For a cluster's node prefer Cluster.StartNode,
 // which also waits for the node to rejoin.
 func (s *Server) Start() error {
-	return s.call("Start", func(h *C.nats_server_t, e **C.char) C.nats_server_status { return C.nats_server_start_again(h, e) })
+	return s.call("Start", func(h *C.nats_server_t, e **C.char) C.nats_server_status { return C.nats_server_start(h, e) })
 }
 
 // Restart stops the server gracefully and starts it again on the same ports with the same JetStream store:
@@ -235,11 +235,15 @@ func (s *Server) WaitExit(timeout time.Duration) (exitCode int, err error) {
 	return int(code), err
 }
 
-// SetKeep sets what to keep of the server's directory when it is closed (RunT sets KeepAlways when the test
-// failed). On a node view it sets the node's policy.
+// SetKeep sets what to keep of the server's directory when it is closed (to keep a failed test's directory,
+// MarkFailed is enough under the default on-failure policy; RunT calls it). On a node view it sets the node's policy.
 func (s *Server) SetKeep(k Keep) error {
+	code, err := keepCode(k)
+	if err != nil {
+		return err
+	}
 	return s.call("SetKeep", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
-		return C.nats_server_set_keep(h, keepCode(k), e)
+		return C.nats_server_set_keep(h, code, e)
 	})
 }
 
@@ -455,7 +459,7 @@ func (s *Server) ServerID() (string, error) {
 // Version is the running nats-server's own version, e.g. "2.15.1" (see LibraryVersion for this library's).
 func (s *Server) Version() (string, error) {
 	return s.str("Version", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
-		return C.nats_server_server_version(h, o, e)
+		return C.nats_server_version(h, o, e)
 	})
 }
 

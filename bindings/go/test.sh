@@ -5,8 +5,10 @@
 #
 # Needs Go with cgo (a C compiler) and the module proxy (nats.go, test-only), the Rust static library already
 # built (`cargo build --lib`), and a nats-server: $NATS_SERVER_BIN, else nats-server on PATH.
-# NATS_SERVER_LIB_DIR=/abs/dir links dir/libnats_server.a instead of the repository's target/debug
-# (through the nats_server_external build tag). Extra arguments go to `go test`, e.g. -run Cluster.
+# It links the repository's target/debug (build tag nats_server_debug); NATS_SERVER_LIB_DIR=/abs/dir links
+# dir/libnats_server.a instead (through the nats_server_external build tag). Extra arguments go to `go test`,
+# e.g. -run Cluster. (Without a tag the package links the installed library through pkg-config, as a project
+# that requires the module does: scripts/install_check.sh tests that.)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -17,7 +19,7 @@ if [[ ! -f "$lib_dir/libnats_server.a" ]]; then
     echo "test.sh: $lib_dir/libnats_server.a is missing: run \`cargo build --lib\` at $root first" >&2
     exit 1
 fi
-tags=()
+tags=(-tags nats_server_debug)
 if [[ "$(cd "$lib_dir" && pwd -P)" != "$(cd "$root/target/debug" 2>/dev/null && pwd -P || true)" ]]; then
     tags=(-tags nats_server_external)
     export CGO_CFLAGS="-I$root/include ${CGO_CFLAGS:-}"

@@ -165,6 +165,46 @@ func TestRunTCleanup(t *testing.T) {
 	})
 }
 
+// Keep values are parsed by the library's one parser (Rust Keep::parse), so every spelling NATS_SERVER_KEEP accepts
+// means the same in Options.Keep and SetKeep as in Rust, C and Python.
+func TestKeepSpellingsAreTheLibrarys(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		keep      natsserver.Keep
+		canonical string
+		kept      bool // after a failed test (MarkFailed)
+	}{
+		{"on_failure", "on-failure", true},
+		{"1", "always", true},
+		{"TRUE", "always", true},
+		{"0", "never", false},
+	} {
+		t.Run(string(tc.keep), func(t *testing.T) {
+			t.Parallel()
+			fake := &fakeTB{}
+			s := natsserver.RunT(fake, natsserver.Options{Keep: tc.keep})
+			dir := s.Dir()
+			t.Cleanup(func() { _ = os.RemoveAll(dir) })
+			opts, err := s.OptionsJSON()
+			if err != nil || !strings.Contains(opts, `"keep":"`+tc.canonical+`"`) {
+				t.Fatalf("options %s (%v), want keep %s", opts, err, tc.canonical)
+			}
+			if err := s.SetKeep(tc.keep); err != nil { // the other entry point takes the same spellings
+				t.Fatal(err)
+			}
+			fake.Fail()
+			fake.runCleanups()
+			if exists(dir) != tc.kept {
+				t.Fatalf("keep %q: directory kept %v, want %v", tc.keep, exists(dir), tc.kept)
+			}
+		})
+	}
+	_, err := natsserver.Run(natsserver.Options{Keep: "sometimes"})
+	wantErr(t, err, natsserver.ErrInvalidOptions, `keep policy "sometimes" is not one of never, on-failure, always`)
+	s := natsserver.RunT(t, natsserver.Options{})
+	wantErr(t, s.SetKeep("sometimes"), natsserver.ErrInvalidArgument, `keep policy "sometimes"`)
+}
+
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil

@@ -4,8 +4,12 @@ The library comes from, in this order:
 
 1. ``$NATS_SERVER_HARNESS_LIB``: a prebuilt ``libnats_server.so`` (or a directory holding one, e.g.
    ``target/debug``), copied as is: no cargo run (CI builds the library once and shares it);
-2. ``cargo build --release --lib`` in the crate two directories up (``../../Cargo.toml``), which is what
-   ``pip install ./bindings/python`` does on a fresh machine (it needs cargo; ``$CARGO`` names another one).
+2. ``cargo build --release --lib`` of the crate: the copy inside an sdist (``rust/``), else the crate two
+   directories up (``../../Cargo.toml``), which is what ``pip install ./bindings/python`` does on a fresh machine
+   (it needs cargo; ``$CARGO`` names another one).
+
+The sdist carries the crate's sources (the files of its ``include`` list in Cargo.toml) under ``rust/``, so it
+builds from its own contents. The package's version is the crate's (Cargo.toml is the only place it is set).
 
 The wheel is tagged ``py3-none-<platform>``: the library is native code, but it is loaded with ctypes, so any
 Python 3 interpreter on that platform can use it.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +28,7 @@ from typing import Any
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
 from setuptools.dist import Distribution
 
 try:
@@ -34,10 +40,12 @@ HERE = Path(__file__).resolve().parent
 PACKAGE = "nats_server_harness"
 LIB_ENV = "NATS_SERVER_HARNESS_LIB"
 LIB_NAME = "libnats_server.dylib" if sys.platform == "darwin" else "libnats_server.so"
+#: Where an sdist keeps its copy of the crate.
+VENDORED_CRATE = "rust"
 
 
 def crate_root() -> Path:
-    for candidate in (HERE.parent.parent, *HERE.parents):
+    for candidate in (HERE / VENDORED_CRATE, HERE.parent.parent, *HERE.parents):
         manifest = candidate / "Cargo.toml"
         if manifest.is_file() and 'name = "nats-server"' in manifest.read_text(encoding="utf-8"):
             return candidate
@@ -45,6 +53,29 @@ def crate_root() -> Path:
         f"nats-server-harness: cannot build the Rust library: no Cargo.toml of the `nats-server` crate above {HERE}. "
         f"Build from the repository (pip install ./bindings/python), or set {LIB_ENV} to a prebuilt {LIB_NAME}."
     )
+
+
+def crate_version() -> str:
+    """The ``version`` of the crate's ``[package]`` table: the one version of the crate, the C library and the wheel."""
+    manifest = (crate_root() / "Cargo.toml").read_text(encoding="utf-8")
+    package = re.search(r"^\[package\]\n(.*?)(?=^\[)", manifest, re.MULTILINE | re.DOTALL)
+    version = re.search(r'^version\s*=\s*"([^"]+)"', package.group(1) if package else "", re.MULTILINE)
+    if version is None:
+        raise SystemExit(f"nats-server-harness: no [package] version in {crate_root() / 'Cargo.toml'}")
+    return version.group(1)
+
+
+def crate_files() -> list[Path]:
+    """The crate's files as ``cargo package`` takes them: the patterns of Cargo.toml's ``include`` list."""
+    root = crate_root()
+    manifest = (root / "Cargo.toml").read_text(encoding="utf-8")
+    listed = re.search(r"^include\s*=\s*\[(.*?)\]", manifest, re.MULTILINE | re.DOTALL)
+    if listed is None:
+        raise SystemExit(f"nats-server-harness: {root / 'Cargo.toml'} has no include list to copy into the sdist")
+    files: set[Path] = set()
+    for pattern in re.findall(r'"([^"]+)"', listed.group(1)):
+        files.update(path for path in root.glob(pattern.lstrip("/")) if path.is_file())
+    return sorted(files)
 
 
 def cargo_build() -> Path:
@@ -136,5 +167,21 @@ class PlatformWheel(bdist_wheel):
         return "py3", "none", platform
 
 
-cmdclass: dict[str, Any] = {"build_py": BuildPyWithLibrary, "bdist_wheel": PlatformWheel}
-setup(cmdclass=cmdclass, distclass=BinaryDistribution)
+class SdistWithCrate(sdist):
+    """sdist, plus the crate's sources under ``rust/``: the sdist then builds without this repository."""
+
+    def make_release_tree(self, base_dir: str, files: list[str]) -> None:
+        super().make_release_tree(base_dir, files)
+        root = crate_root()
+        for source in crate_files():
+            target = Path(base_dir) / VENDORED_CRATE / source.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
+cmdclass: dict[str, Any] = {
+    "build_py": BuildPyWithLibrary,
+    "bdist_wheel": PlatformWheel,
+    "sdist": SdistWithCrate,
+}
+setup(version=crate_version(), cmdclass=cmdclass, distclass=BinaryDistribution)

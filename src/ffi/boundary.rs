@@ -47,9 +47,7 @@ fn panic_error(payload: Box<dyn Any + Send>) -> FfiError {
         .unwrap_or_else(|| "a panic without a message".to_string());
     FfiError::new(
         nats_server_status::NATS_SERVER_INTERNAL,
-        format!(
-            "nats-server harness: internal error: a panic was caught at the C boundary: {what}. Please report it."
-        ),
+        format!("a panic was caught at the C boundary: {what}. Please report it."),
     )
 }
 
@@ -86,7 +84,7 @@ pub(crate) unsafe fn free_c_string(text: *mut c_char) {
 fn null(name: &str) -> FfiError {
     FfiError::new(
         nats_server_status::NATS_SERVER_NULL_ARGUMENT,
-        format!("nats-server harness: null argument: `{name}` is NULL"),
+        format!("`{name}` is NULL"),
     )
 }
 
@@ -113,7 +111,7 @@ pub(crate) unsafe fn opt_str_arg<'a>(
         FfiError::new(
             nats_server_status::NATS_SERVER_INVALID_UTF8,
             format!(
-                "nats-server harness: invalid UTF-8: `{name}` is not valid UTF-8 (first bad byte at offset {})",
+                "`{name}` is not valid UTF-8 (first bad byte at offset {})",
                 e.valid_up_to()
             ),
         )
@@ -173,9 +171,7 @@ pub(crate) fn bad_handle(name: &str, what: &str, handle_is_null: bool) -> FfiErr
     } else {
         FfiError::new(
             nats_server_status::NATS_SERVER_INVALID_HANDLE,
-            format!(
-                "nats-server harness: invalid handle: `{name}` is not a live {what} (already freed, or not such a handle)"
-            ),
+            format!("`{name}` is not a live {what} (already freed, or not such a handle)"),
         )
     }
 }

@@ -13,7 +13,7 @@ use crate::options::ClusterOptions;
 const CLUSTER_MAGIC: u64 = 0x6e61_7473_5f63_6c75; // "nats_clu"
 const DEAD_MAGIC: u64 = 0xdead_dead_dead_dead;
 
-/// A cluster of `nats-server` processes (opaque), made by `nats_cluster_start` and freed by `nats_cluster_free`.
+/// A cluster of `nats-server` processes (opaque), made by `nats_cluster_run` and freed by `nats_cluster_free`.
 ///
 /// The cluster owns its nodes. `nats_cluster_node` lends a node's `nats_server_t` handle, valid until the cluster
 /// is freed; `nats_server_free` on it is detected and does nothing.
@@ -43,7 +43,7 @@ impl Drop for nats_cluster_t {
 /// Checks a handle argument.
 ///
 /// # Safety
-/// `cluster` is NULL or a pointer returned by `nats_cluster_start` and not freed since.
+/// `cluster` is NULL or a pointer returned by `nats_cluster_run` and not freed since.
 unsafe fn handle<'a>(cluster: *const nats_cluster_t) -> FfiResult<&'a nats_cluster_t> {
     if cluster.is_null() || (*cluster).magic != CLUSTER_MAGIC {
         return Err(bad_handle("cluster", "nats_cluster_t", cluster.is_null()));
@@ -51,12 +51,38 @@ unsafe fn handle<'a>(cluster: *const nats_cluster_t) -> FfiResult<&'a nats_clust
     Ok(&*cluster)
 }
 
-unsafe fn node_fault(
+/// Checks a node index: out of range is `NATS_SERVER_INVALID_ARGUMENT` (a bad argument, not bad options).
+fn check_index(cluster: &nats_cluster_t, index: usize) -> FfiResult<()> {
+    let len = cluster.nodes.len();
+    if index < len {
+        return Ok(());
+    }
+    Err(FfiError::new(
+        nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
+        format!("node index {index} is out of range: the cluster has {len} nodes (0-based)"),
+    ))
+}
+
+unsafe fn cluster_call(
     cluster: *mut nats_cluster_t,
     error: *mut *mut c_char,
     f: impl FnOnce(&mut Cluster) -> Result<()>,
 ) -> nats_server_status {
     guard(error, || handle(cluster)?.with(f))
+}
+
+/// A fault on node `index`: the index is checked first (`NATS_SERVER_INVALID_ARGUMENT`).
+unsafe fn node_fault(
+    cluster: *mut nats_cluster_t,
+    index: usize,
+    error: *mut *mut c_char,
+    f: impl FnOnce(&mut Cluster) -> Result<()>,
+) -> nats_server_status {
+    guard(error, || {
+        let cluster = handle(cluster)?;
+        check_index(cluster, index)?;
+        cluster.with(f)
+    })
 }
 
 /// Starts a cluster from options given as one JSON document (the schema of the Rust `ClusterOptions`; NULL or
@@ -69,7 +95,7 @@ unsafe fn node_fault(
 /// On success `*out` is a new handle owned by the caller: free it with `nats_cluster_free`. On failure `*out` is
 /// NULL, nothing is left running, and `*error` holds the cause.
 #[no_mangle]
-pub unsafe extern "C" fn nats_cluster_start(
+pub unsafe extern "C" fn nats_cluster_run(
     options_json: *const c_char,
     out: *mut *mut nats_cluster_t,
     error: *mut *mut c_char,
@@ -96,16 +122,18 @@ pub unsafe extern "C" fn nats_cluster_start(
 }
 
 /// Frees the cluster: kills and reaps every node and removes their directories (unless kept). Every node handle
-/// it lent becomes invalid. NULL is accepted. No other thread may be using the cluster or its nodes meanwhile.
+/// it lent becomes invalid. NULL is accepted (`NATS_SERVER_OK`); a handle that is not a live cluster is
+/// `NATS_SERVER_INVALID_HANDLE` and nothing happens. No other thread may be using the cluster or its nodes
+/// meanwhile.
 #[no_mangle]
-pub unsafe extern "C" fn nats_cluster_free(cluster: *mut nats_cluster_t) {
+pub unsafe extern "C" fn nats_cluster_free(cluster: *mut nats_cluster_t) -> nats_server_status {
     guard(std::ptr::null_mut(), || {
         if !cluster.is_null() {
             handle(cluster)?;
             drop(Box::from_raw(cluster));
         }
         Ok(())
-    });
+    })
 }
 
 /// The number of nodes (running or not).
@@ -125,7 +153,7 @@ pub unsafe extern "C" fn nats_cluster_len(
 /// Lends node `index`'s handle (0-based) in `*out`. The handle is owned by the cluster: it stays valid until
 /// `nats_cluster_free` and must not be freed (`nats_server_free` on it does nothing and answers
 /// `NATS_SERVER_BORROWED_HANDLE`). Every `nats_server_*` call works on it. An index out of range is
-/// `NATS_SERVER_INVALID_OPTIONS`.
+/// `NATS_SERVER_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_cluster_node(
     cluster: *mut nats_cluster_t,
@@ -136,16 +164,8 @@ pub unsafe extern "C" fn nats_cluster_node(
     guard(error, || {
         let out = out_arg(out, "out")?;
         let cluster = handle(cluster)?;
-        let node = cluster.nodes.get(index).ok_or_else(|| {
-            FfiError::new(
-                nats_server_status::NATS_SERVER_INVALID_OPTIONS,
-                format!(
-                    "nats-server harness: invalid options: node index {index} is out of range: the cluster has {} nodes (0-based)",
-                    cluster.nodes.len()
-                ),
-            )
-        })?;
-        *out = (node as *const nats_server_t).cast_mut();
+        check_index(cluster, index)?;
+        *out = (&cluster.nodes[index] as *const nats_server_t).cast_mut();
         Ok(())
     })
 }
@@ -215,7 +235,7 @@ pub unsafe extern "C" fn nats_cluster_kill_node(
     index: usize,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, error, |c| c.kill(index))
+    node_fault(cluster, index, error, |c| c.kill(index))
 }
 
 /// Stops node `index` gracefully. Stopping a stopped node is a no-op.
@@ -225,7 +245,7 @@ pub unsafe extern "C" fn nats_cluster_stop_node(
     index: usize,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, error, |c| c.stop(index))
+    node_fault(cluster, index, error, |c| c.stop(index))
 }
 
 /// Starts node `index` again (same ports, same store) and waits until the cluster is ready again.
@@ -235,7 +255,7 @@ pub unsafe extern "C" fn nats_cluster_start_node(
     index: usize,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, error, |c| c.start(index))
+    node_fault(cluster, index, error, |c| c.start(index))
 }
 
 /// Restarts node `index` (same ports, same store) and waits until the cluster is ready again.
@@ -245,7 +265,7 @@ pub unsafe extern "C" fn nats_cluster_restart_node(
     index: usize,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, error, |c| c.restart(index))
+    node_fault(cluster, index, error, |c| c.restart(index))
 }
 
 /// Freezes node `index` (SIGSTOP). Readiness waits leave paused nodes out.
@@ -255,7 +275,7 @@ pub unsafe extern "C" fn nats_cluster_pause_node(
     index: usize,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, error, |c| c.pause(index))
+    node_fault(cluster, index, error, |c| c.pause(index))
 }
 
 /// Lets node `index` run again (SIGCONT).
@@ -265,7 +285,7 @@ pub unsafe extern "C" fn nats_cluster_resume_node(
     index: usize,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, error, |c| c.resume(index))
+    node_fault(cluster, index, error, |c| c.resume(index))
 }
 
 /// Puts node `index` into lame duck mode.
@@ -275,7 +295,7 @@ pub unsafe extern "C" fn nats_cluster_lame_duck_node(
     index: usize,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, error, |c| c.lame_duck(index))
+    node_fault(cluster, index, error, |c| c.lame_duck(index))
 }
 
 /// Restarts every node in turn, waiting for the cluster to be ready after each.
@@ -284,7 +304,7 @@ pub unsafe extern "C" fn nats_cluster_rolling_restart(
     cluster: *mut nats_cluster_t,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, error, Cluster::rolling_restart)
+    cluster_call(cluster, error, Cluster::rolling_restart)
 }
 
 /// Sets the keep policy (a `nats_server_keep` value) of every node.
@@ -312,7 +332,7 @@ pub unsafe extern "C" fn nats_cluster_mark_failed(
     cluster: *mut nats_cluster_t,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, error, |c| {
+    cluster_call(cluster, error, |c| {
         c.mark_failed();
         Ok(())
     })
@@ -365,7 +385,7 @@ pub unsafe extern "C" fn nats_cluster_meta_leader(
             .ok_or_else(|| {
                 FfiError::new(
                     nats_server_status::NATS_SERVER_UNAVAILABLE,
-                    "nats-server harness: unavailable: the running nodes do not agree on a JetStream meta leader now",
+                    "the running nodes do not agree on a JetStream meta leader now",
                 )
             })?;
         Ok(())

@@ -6,7 +6,7 @@
 //! - Every fallible function returns a [`nats_server_status`] (`NATS_SERVER_OK` = 0) and takes an optional
 //!   `char **error` as its last parameter: NULL, or where a message is written on failure (and NULL on success).
 //! - Every string this library returns (messages, URLs, paths, JSON) is freed with [`nats_server_string_free`];
-//!   except [`nats_server_version`] and [`nats_server_status_name`], which are static.
+//!   except [`nats_server_library_version`] and [`nats_server_status_name`], which are static.
 //! - Options cross as one JSON document of the Rust options schema; unknown fields are rejected by name.
 //! - Out-parameters are reset (NULL, 0, false) on entry, so they never hold garbage after a failure.
 //! - NULL handles, NULL required strings, non-UTF-8 strings and dead handles return a status, never crash
@@ -14,8 +14,8 @@
 //! - Every body runs inside `catch_unwind`: a panic becomes `NATS_SERVER_INTERNAL`.
 //! - Handles hold a mutex: one handle may be shared between threads; calls on it are serialized.
 //!
-//! A test failing in C keeps the server's directory by calling `nats_server_set_keep(s, NATS_SERVER_KEEP_ALWAYS,
-//! NULL)` before freeing it.
+//! A test failing in C keeps the server's directory by calling `nats_server_mark_failed` (or
+//! `nats_cluster_mark_failed`) before freeing it (see the README's "Keeping a failed test's directory").
 
 // Exported functions are `unsafe extern "C"`: their contract is stated once, in the module docs and the header,
 // rather than in a `# Safety` section on each.
@@ -43,7 +43,7 @@ pub use supercluster::*;
 
 /// The version of this C ABI. Bindings check it when they load the library; it changes whenever a function's
 /// signature or meaning changes incompatibly.
-pub const NATS_SERVER_ABI_VERSION: u32 = 1;
+pub const NATS_SERVER_ABI_VERSION: u32 = 2;
 
 /// The version of this C ABI (`NATS_SERVER_ABI_VERSION` of the header the library was built with). Bindings compare
 /// it with the version they were written for.
@@ -54,7 +54,7 @@ pub extern "C" fn nats_server_abi_version() -> u32 {
 
 /// This library's version, e.g. `"0.2.0"`: a static string, never freed.
 #[no_mangle]
-pub extern "C" fn nats_server_version() -> *const c_char {
+pub extern "C" fn nats_server_library_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
@@ -72,7 +72,8 @@ pub extern "C" fn nats_server_status_name(status: c_int) -> *const c_char {
 }
 
 /// Frees a string returned by this library (an error message, URL, path, JSON document). NULL is accepted.
-/// Each string is freed once; static strings (`nats_server_version`, `nats_server_status_name`) are never freed.
+/// Each string is freed once; static strings (`nats_server_library_version`, `nats_server_status_name`) are never
+/// freed.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_string_free(text: *mut c_char) {
     boundary::guard_value((), || boundary::free_c_string(text));

@@ -22,7 +22,7 @@ const DEAD_MAGIC: u64 = 0xdead_dead_dead_dead;
 
 /// A `nats-server` process and its private directory (opaque).
 ///
-/// Made by `nats_server_start` (owned: the caller frees it with `nats_server_free`) or lent by `nats_cluster_node`
+/// Made by `nats_server_run` (owned: the caller frees it with `nats_server_free`) or lent by `nats_cluster_node`
 /// (borrowed: valid until the cluster is freed, never freed by the caller).
 ///
 /// Thread safety: every handle holds a mutex, so one handle may be used from several threads at once; calls on it
@@ -106,7 +106,7 @@ impl Drop for nats_server_t {
 /// Checks a handle argument.
 ///
 /// # Safety
-/// `server` is NULL or a pointer returned by `nats_server_start` / `nats_cluster_node` that is still live.
+/// `server` is NULL or a pointer returned by `nats_server_run` / `nats_cluster_node` that is still live.
 unsafe fn handle<'a>(server: *const nats_server_t) -> FfiResult<&'a nats_server_t> {
     if server.is_null() || (*server).magic != SERVER_MAGIC {
         return Err(bad_handle("server", "nats_server_t", server.is_null()));
@@ -188,7 +188,7 @@ unsafe fn value_query<T: OutValue>(
 fn no_listener(what: &str) -> FfiError {
     FfiError::new(
         nats_server_status::NATS_SERVER_UNAVAILABLE,
-        format!("nats-server harness: unavailable: the server has no {what} listener (it is off in its options)"),
+        format!("the server has no {what} listener (it is off in its options)"),
     )
 }
 
@@ -204,7 +204,7 @@ fn no_listener(what: &str) -> FfiError {
 /// NULL, nothing is left running, and `*error` (when `error` is not NULL) holds the cause with the server's own
 /// words; free it with `nats_server_string_free`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_server_start(
+pub unsafe extern "C" fn nats_server_run(
     options_json: *const c_char,
     out: *mut *mut nats_server_t,
     error: *mut *mut c_char,
@@ -248,7 +248,7 @@ pub unsafe extern "C" fn nats_server_free(server: *mut nats_server_t) -> nats_se
 // ----- control -------------------------------------------------------------------------------------------------
 
 /// Stops the server gracefully (SIGTERM, SIGKILL after 10 s) and reaps it. Stopping a stopped server is a no-op
-/// (`NATS_SERVER_OK`). The ports and the store stay reserved for `nats_server_start_again`.
+/// (`NATS_SERVER_OK`). The ports and the store stay reserved for `nats_server_start`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_stop(
     server: *mut nats_server_t,
@@ -261,7 +261,7 @@ pub unsafe extern "C" fn nats_server_stop(
 /// accepts clients. Does nothing when it runs. (A node of a cluster: prefer `nats_cluster_start_node`, which also waits
 /// for the node to rejoin.)
 #[no_mangle]
-pub unsafe extern "C" fn nats_server_start_again(
+pub unsafe extern "C" fn nats_server_start(
     server: *mut nats_server_t,
     error: *mut *mut c_char,
 ) -> nats_server_status {
@@ -369,11 +369,37 @@ pub(crate) fn keep_from_int(keep: i32) -> FfiResult<Keep> {
         other => Err(FfiError::new(
             nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
             format!(
-                "nats-server harness: invalid argument: keep policy {other} is not one of NATS_SERVER_KEEP_NEVER (0), \
+                "keep policy {other} is not one of NATS_SERVER_KEEP_NEVER (0), \
                  NATS_SERVER_KEEP_ON_FAILURE (1), NATS_SERVER_KEEP_ALWAYS (2)"
             ),
         )),
     }
+}
+
+/// Parses a keep policy name into a `nats_server_keep` value in `*out`: the one parser every surface shares
+/// (`never`/`no`/`0`/`false`, `on-failure`/`on_failure`, `always`/`yes`/`1`/`true`, any case), the same that reads
+/// `NATS_SERVER_KEEP` and the `keep` option. Anything else is `NATS_SERVER_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_keep_parse(
+    text: *const c_char,
+    out: *mut i32,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let out = out_arg(out, "out")?;
+        let keep = Keep::parse(str_arg(text, "text")?).map_err(|e| {
+            FfiError::new(
+                nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
+                e.message(),
+            )
+        })?;
+        *out = match keep {
+            Keep::Never => nats_server_keep::NATS_SERVER_KEEP_NEVER,
+            Keep::OnFailure => nats_server_keep::NATS_SERVER_KEEP_ON_FAILURE,
+            Keep::Always => nats_server_keep::NATS_SERVER_KEEP_ALWAYS,
+        } as i32;
+        Ok(())
+    })
 }
 
 /// Sets what to keep of the server's private directory when it is freed: a `nats_server_keep` value.
@@ -742,17 +768,17 @@ fn info_of(server: &Server) -> FfiResult<&serde_json::Value> {
     if info.is_null() {
         return Err(FfiError::new(
             nats_server_status::NATS_SERVER_UNAVAILABLE,
-            "nats-server harness: unavailable: the server's INFO could not be read (it is stopped or paused, or \
+            "the server's INFO could not be read (it is stopped or paused, or \
              did not answer within 5 s)",
         ));
     }
     Ok(info)
 }
 
-/// The running server's own version, e.g. `2.15.1` (not this library's: see `nats_server_version`).
+/// The running server's own version, e.g. `2.15.1` (not this library's: see `nats_server_library_version`).
 /// Free `*out` with `nats_server_string_free`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_server_server_version(
+pub unsafe extern "C" fn nats_server_version(
     server: *const nats_server_t,
     out: *mut *mut c_char,
     error: *mut *mut c_char,
@@ -761,7 +787,7 @@ pub unsafe extern "C" fn nats_server_server_version(
         s.version().map(|v| v.to_string()).ok_or_else(|| {
             FfiError::new(
                 nats_server_status::NATS_SERVER_UNAVAILABLE,
-                "nats-server harness: unavailable: the server's INFO carried no version",
+                "the server's INFO carried no version",
             )
         })
     })

@@ -2,7 +2,7 @@
 
 use std::ffi::CStr;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{harness_message, Error, ErrorKind};
 
 /// The result of every fallible call. `NATS_SERVER_OK` (0) is success; every other value is a failure whose
 /// human-readable message is handed back through the call's `char **error` out-parameter.
@@ -88,6 +88,32 @@ impl nats_server_status {
         }
     }
 
+    /// The kind named in this status's messages (`nats-server harness: <kind>: ...`): the [`ErrorKind`] name for
+    /// 1 to 11, the boundary's own kinds above 100.
+    pub(crate) fn kind_name(self) -> &'static str {
+        use nats_server_status::*;
+        match self {
+            NATS_SERVER_OK => "ok",
+            NATS_SERVER_BINARY_NOT_FOUND => ErrorKind::BinaryNotFound.name(),
+            NATS_SERVER_INVALID_OPTIONS => ErrorKind::InvalidOptions.name(),
+            NATS_SERVER_CONFIG => ErrorKind::Config.name(),
+            NATS_SERVER_PORT_IN_USE => ErrorKind::PortInUse.name(),
+            NATS_SERVER_STARTUP_TIMEOUT => ErrorKind::StartupTimeout.name(),
+            NATS_SERVER_SERVER_EXITED => ErrorKind::ServerExited.name(),
+            NATS_SERVER_NOT_RUNNING => ErrorKind::NotRunning.name(),
+            NATS_SERVER_IO => ErrorKind::Io.name(),
+            NATS_SERVER_MONITORING => ErrorKind::Monitoring.name(),
+            NATS_SERVER_TIMEOUT => ErrorKind::Timeout.name(),
+            NATS_SERVER_INTERNAL => ErrorKind::Internal.name(),
+            NATS_SERVER_NULL_ARGUMENT => "null argument",
+            NATS_SERVER_INVALID_UTF8 => "invalid UTF-8",
+            NATS_SERVER_INVALID_HANDLE => "invalid handle",
+            NATS_SERVER_BORROWED_HANDLE => "borrowed handle",
+            NATS_SERVER_UNAVAILABLE => "unavailable",
+            NATS_SERVER_INVALID_ARGUMENT => "invalid argument",
+        }
+    }
+
     /// Every status, for tests and bindings generators.
     pub const ALL: [nats_server_status; 18] = {
         use nats_server_status::*;
@@ -141,10 +167,11 @@ pub(crate) struct FfiError {
 }
 
 impl FfiError {
-    pub(crate) fn new(status: nats_server_status, message: impl Into<String>) -> Self {
+    /// A failure of `status` whose message is `detail` behind the harness's prefix naming the status's kind.
+    pub(crate) fn new(status: nats_server_status, detail: impl std::fmt::Display) -> Self {
         FfiError {
             status,
-            message: message.into(),
+            message: harness_message(status.kind_name(), detail),
         }
     }
 }

@@ -1,4 +1,4 @@
-/* Spawn-to-ready through the C ABI: how long nats_server_start takes (process spawn, ports file, INFO) and how
+/* Spawn-to-ready through the C ABI: how long nats_server_run takes (process spawn, ports file, INFO) and how
  * long nats_server_restart takes, over N runs (argv[1], default 30). Prints one JSON line per case for the
  * cross-language report (scripts/bench.sh), then the usual summary line (a run that fails counts as failed).
  *
@@ -43,7 +43,7 @@ static void report(const char *what, const char *options, int runs) {
         nats_server_t *server = NULL;
         char *err = NULL;
         double t0 = now_ms();
-        nats_server_status status = nats_server_start(options, &server, &err);
+        nats_server_status status = nats_server_run(options, &server, &err);
         double t1 = now_ms();
         if (status != NATS_SERVER_OK) {
             fprintf(stderr, "run %d: %s\n", i, err);
@@ -63,7 +63,7 @@ static void report_restart(const char *options, int runs) {
     nats_server_t *server = NULL;
     char *err = NULL;
     int ok = 0;
-    if (nats_server_start(options, &server, &err) != NATS_SERVER_OK) {
+    if (nats_server_run(options, &server, &err) != NATS_SERVER_OK) {
         fprintf(stderr, "restart bench: %s\n", err);
         nats_server_string_free(err);
         tests_failed++;
@@ -93,7 +93,7 @@ static void report_cluster(int runs) {
         nats_cluster_t *cluster = NULL;
         char *err = NULL;
         double t0 = now_ms();
-        if (nats_cluster_start("{\"nodes\": 3, \"server\": {\"jetstream\": true}}", &cluster, &err) != NATS_SERVER_OK) {
+        if (nats_cluster_run("{\"nodes\": 3, \"server\": {\"jetstream\": true}}", &cluster, &err) != NATS_SERVER_OK) {
             fprintf(stderr, "cluster %d: %s\n", i, err);
             nats_server_string_free(err);
             tests_failed++;
@@ -110,7 +110,7 @@ static void report_cluster(int runs) {
 
 static void *start_one(void *arg) {
     nats_server_t **slot = arg;
-    if (nats_server_start(NULL, slot, NULL) != NATS_SERVER_OK) *slot = NULL;
+    if (nats_server_run(NULL, slot, NULL) != NATS_SERVER_OK) *slot = NULL;
     return NULL;
 }
 

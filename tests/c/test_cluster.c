@@ -46,7 +46,7 @@ static void test_jetstream_cluster_with_r3_stream(void) {
     size_t len = 0, leader = 99, leader_again = 99;
     bool js_on = false, running = false;
 
-    REQUIRE_OK(nats_cluster_start("{\"nodes\": 3, \"server\": {\"jetstream\": true}}", &cluster, &err));
+    REQUIRE_OK(nats_cluster_run("{\"nodes\": 3, \"server\": {\"jetstream\": true}}", &cluster, &err));
     EXPECT_OK(nats_cluster_len(cluster, &len, &err));
     CHECK(len == 3);
     EXPECT_OK(nats_cluster_jetstream(cluster, &js_on, &err));
@@ -66,7 +66,7 @@ static void test_jetstream_cluster_with_r3_stream(void) {
     nats_server_t *again = NULL;
     EXPECT_OK(nats_cluster_node(cluster, 1, &again, &err));
     CHECK(again == nodes[1]);
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "out of range", nats_cluster_node(cluster, 3, &beyond, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", nats_cluster_node(cluster, 3, &beyond, &err));
     CHECK(beyond == NULL);
     CHECK(nats_server_free(nodes[2]) == NATS_SERVER_BORROWED_HANDLE);
     EXPECT_OK(nats_server_is_running(nodes[2], &running, &err));
@@ -84,7 +84,7 @@ static void test_jetstream_cluster_with_r3_stream(void) {
         nats_server_string_free(url);
     }
 
-    /* The R3 stream, on the first try: the cluster is ready when nats_cluster_start returns. */
+    /* The R3 stream, on the first try: the cluster is ready when nats_cluster_run returns. */
     NATS_OK(connect_to(&nc, urls));
     NATS_OK(natsConnection_JetStream(&js, nc, NULL));
     jsStreamConfig_Init(&cfg);
@@ -131,8 +131,8 @@ static void test_jetstream_cluster_with_r3_stream(void) {
     EXPECT_OK(nats_cluster_stop_node(cluster, 2, &err));
     EXPECT_OK(nats_cluster_stop_node(cluster, 2, &err)); /* double stop: a no-op */
     EXPECT_ERROR(NATS_SERVER_NOT_RUNNING, "not running", nats_cluster_pause_node(cluster, 2, &err));
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "out of range", nats_cluster_kill_node(cluster, 7, &err));
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "out of range", nats_cluster_restart_node(cluster, 3, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", nats_cluster_kill_node(cluster, 7, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", nats_cluster_restart_node(cluster, 3, &err));
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "keep policy", nats_cluster_set_keep(cluster, 3, &err));
     EXPECT_OK(nats_cluster_set_keep(cluster, NATS_SERVER_KEEP_NEVER, &err));
 
@@ -145,14 +145,14 @@ cleanup:
     nats_server_string_free(urls);
     nats_server_string_free(json);
     nats_server_string_free(name);
-    nats_cluster_free(cluster);
+    CHECK(nats_cluster_free(cluster) == NATS_SERVER_OK);
 }
 
 static void test_plain_cluster_lame_duck_node(void) {
     nats_cluster_t *cluster = NULL;
     nats_server_t *node = NULL;
     size_t leader = 0;
-    REQUIRE_OK(nats_cluster_start("{\"nodes\": 2}", &cluster, &err));
+    REQUIRE_OK(nats_cluster_run("{\"nodes\": 2}", &cluster, &err));
     EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "meta leader", nats_cluster_meta_leader(cluster, &leader, &err));
     EXPECT_OK(nats_cluster_node(cluster, 1, &node, &err));
     EXPECT_OK(nats_cluster_lame_duck_node(cluster, 1, &err));
@@ -160,7 +160,7 @@ static void test_plain_cluster_lame_duck_node(void) {
     EXPECT_OK(nats_cluster_wait_ready(cluster, 5000, &err)); /* the running node is ready on its own */
     EXPECT_OK(nats_cluster_start_node(cluster, 1, &err));
     EXPECT_OK(nats_cluster_rolling_restart(cluster, &err));
-    nats_cluster_free(cluster);
+    CHECK(nats_cluster_free(cluster) == NATS_SERVER_OK);
 }
 
 int main(void) {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -85,7 +87,7 @@ static void raii_server() {
         s.restart();
         CHECK(s.client_port() == port);
         CHECK(round_trip(s.client_url()));
-        CHECK(s.server_version().rfind("2.", 0) == 0);
+        CHECK(s.version().rfind("2.", 0) == 0);
         CHECK(s.monitor("varz").find(s.server_id()) != std::string::npos);
 
         // Moving transfers ownership; the moved-from object frees nothing.
@@ -119,6 +121,67 @@ static void errors_throw() {
     EXPECT_ERROR(NATS_SERVER_NOT_RUNNING, "not running", s.reload());
 }
 
+// Everything else the header offers, through the wrapper: version queries, pids, TLS, binary, options, raw
+// monitoring answers, and keeping a failed test's directory with mark_failed.
+static void queries_and_mark_failed() {
+    CHECK(!nats_server::library_version().empty());
+    CHECK(nats_server::abi_version() == NATS_SERVER_ABI_VERSION);
+    CHECK(nats_server::parse_keep("on_failure") == NATS_SERVER_KEEP_ON_FAILURE);
+    CHECK(nats_server::parse_keep("1") == NATS_SERVER_KEEP_ALWAYS);
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "sometimes", nats_server::parse_keep("sometimes"));
+
+    std::string dir;
+    {
+        nats_server::server s(R"({"keep": "on_failure"})");  // any spelling Keep::parse accepts
+        uint32_t pid = s.pid();
+        CHECK(s.last_pid() == pid);
+        CHECK(!s.tls_required());
+        CHECK(access(s.binary().c_str(), X_OK) == 0);
+        std::string options = s.options_json();
+        CHECK(options.find("\"keep\":\"on-failure\"") != std::string::npos);
+        CHECK(options.find("\"jetstream\":false") != std::string::npos);
+        nats_server::server twin(options);  // the options document is one the constructor takes
+        CHECK(twin.is_running());
+
+        nats_server::monitor_response health = s.monitor_status("healthz");
+        CHECK(health.http_status == 200);
+        CHECK(health.body.find("ok") != std::string::npos);
+        nats_server::monitor_response missing = s.monitor_status("no-such-endpoint");
+        CHECK(missing.http_status == 404);
+
+        s.stop();
+        CHECK(s.last_pid() == pid);  // still known after the stop
+        dir = s.dir();
+        s.mark_failed();
+    }
+    // Marked failed under the on-failure policy: the directory survives the destructor.
+    CHECK(access(dir.c_str(), F_OK) == 0);
+    std::filesystem::remove_all(dir);
+    {
+        nats_server::server s(R"({"keep": "on-failure"})");
+        dir = s.dir();
+    }
+    CHECK(access(dir.c_str(), F_OK) != 0);  // not marked: removed
+}
+
+static void cluster_mark_failed_and_jetstream() {
+    std::vector<std::string> dirs;
+    {
+        nats_server::cluster c(R"({"nodes": 2, "server": {"jetstream": true, "keep": "on_failure"}})");
+        CHECK(c.jetstream());
+        CHECK(round_trip(c.client_url()));
+        CHECK(c.client_url() == c.node(0).client_url());
+        for (std::size_t i = 0; i < c.size(); i++) dirs.push_back(c.node(i).dir());
+        c.mark_failed();
+    }
+    for (const std::string &dir : dirs) {
+        CHECK(access(dir.c_str(), F_OK) == 0);
+        std::filesystem::remove_all(dir);
+    }
+    nats_server::cluster plain(R"({"nodes": 2})");
+    CHECK(!plain.jetstream());
+}
+
 static void auth_urls() {
     nats_server::server s(R"({"user": "bob", "password": "pw"})");
     CHECK(round_trip(s.client_url_with("bob", "pw")));
@@ -137,7 +200,7 @@ static void raii_cluster() {
     CHECK(!nodes[2].is_running());
     c.start_node(2);
     CHECK(nodes[2].is_running());
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "out of range", c.node(3));
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", c.node(3));
     EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "meta leader", c.meta_leader());
     nats_server::cluster moved = std::move(c);
     CHECK(moved.size() == 3);
@@ -169,6 +232,8 @@ int main() {
     run("raii_server", raii_server);
     run("errors_throw", errors_throw);
     run("auth_urls", auth_urls);
+    run("queries_and_mark_failed", queries_and_mark_failed);
+    run("cluster_mark_failed_and_jetstream", cluster_mark_failed_and_jetstream);
     run("raii_cluster", raii_cluster);
     run("raii_supercluster_and_leaf", raii_supercluster_and_leaf);
     nats_CloseAndWait(0);

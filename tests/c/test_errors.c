@@ -9,7 +9,7 @@
 static void test_missing_binary(void) {
     nats_server_t *server = (nats_server_t *)0x1; /* garbage: must come back NULL */
     EXPECT_ERROR(NATS_SERVER_BINARY_NOT_FOUND, "/nonexistent/nats-server",
-                 nats_server_start("{\"binary\": \"/nonexistent/nats-server\"}", &server, &err));
+                 nats_server_run("{\"binary\": \"/nonexistent/nats-server\"}", &server, &err));
     CHECK(server == NULL);
 
     /* A file that exists but is not executable. */
@@ -19,7 +19,7 @@ static void test_missing_binary(void) {
     close(fd);
     char json[256];
     snprintf(json, sizeof json, "{\"binary\": \"%s\"}", path);
-    EXPECT_ERROR(NATS_SERVER_BINARY_NOT_FOUND, path, nats_server_start(json, &server, &err));
+    EXPECT_ERROR(NATS_SERVER_BINARY_NOT_FOUND, path, nats_server_run(json, &server, &err));
     CHECK(server == NULL);
     unlink(path);
 }
@@ -27,7 +27,7 @@ static void test_missing_binary(void) {
 static void test_missing_config_file(void) {
     nats_server_t *server = NULL;
     EXPECT_ERROR(NATS_SERVER_CONFIG, "/nonexistent/server.conf",
-                 nats_server_start("{\"config_file\": \"/nonexistent/server.conf\"}", &server, &err));
+                 nats_server_run("{\"config_file\": \"/nonexistent/server.conf\"}", &server, &err));
     CHECK(server == NULL);
 }
 
@@ -43,7 +43,7 @@ static void test_malformed_config_file(void) {
     snprintf(json, sizeof json, "{\"config_file\": \"%s\"}", path);
     nats_server_t *server = NULL;
     char *err = NULL;
-    nats_server_status status = nats_server_start(json, &server, &err);
+    nats_server_status status = nats_server_run(json, &server, &err);
     CHECK(status == NATS_SERVER_CONFIG);
     CHECK(server == NULL);
     /* The server's own words are quoted, and the message says what happened. */
@@ -55,31 +55,31 @@ static void test_malformed_config_file(void) {
     /* Inline config the server rejects: an unknown top-level setting in strict mode is fine for the server, but a
      * syntax error is not. */
     server = NULL;
-    EXPECT_ERROR(NATS_SERVER_CONFIG, "It said:", nats_server_start("{\"config\": \"listen: {{{\"}", &server, &err));
+    EXPECT_ERROR(NATS_SERVER_CONFIG, "It said:", nats_server_run("{\"config\": \"listen: {{{\"}", &server, &err));
     CHECK(server == NULL);
 
     /* An unknown command-line flag (through `args`). */
     EXPECT_ERROR(NATS_SERVER_CONFIG, "command-line",
-                 nats_server_start("{\"args\": [\"--no-such-flag\"]}", &server, &err));
+                 nats_server_run("{\"args\": [\"--no-such-flag\"]}", &server, &err));
 }
 
 static void test_unknown_and_ill_typed_fields_are_named(void) {
     nats_server_t *server = NULL;
     nats_cluster_t *cluster = NULL;
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "jetstreem", nats_server_start("{\"jetstreem\": true}", &server, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "jetstreem", nats_server_run("{\"jetstreem\": true}", &server, &err));
     CHECK(server == NULL);
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "field `port`", nats_server_start("{\"port\": \"abc\"}", &server, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "field `port`", nats_server_run("{\"port\": \"abc\"}", &server, &err));
     EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "field `cluster.routes`",
-                 nats_server_start("{\"cluster\": {\"name\": \"x\", \"routes\": 5}}", &server, &err));
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "prot", nats_cluster_start("{\"server\": {\"prot\": 1}}", &cluster, &err));
+                 nats_server_run("{\"cluster\": {\"name\": \"x\", \"routes\": 5}}", &server, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "prot", nats_cluster_run("{\"server\": {\"prot\": 1}}", &cluster, &err));
     CHECK(cluster == NULL);
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "field `nodes`", nats_cluster_start("{\"nodes\": -1}", &cluster, &err));
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "nodes", nats_cluster_start("{\"nodes\": 0}", &cluster, &err));
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "JSON", nats_server_start("{\"jetstream\": tru", &server, &err));
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "JSON", nats_server_start("", &server, &err));
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "trailing", nats_server_start("{} {}", &server, &err));
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "user", nats_server_start("{\"password\": \"x\"}", &server, &err));
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "port", nats_server_start("{\"port\": 0}", &server, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "field `nodes`", nats_cluster_run("{\"nodes\": -1}", &cluster, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "nodes", nats_cluster_run("{\"nodes\": 0}", &cluster, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "JSON", nats_server_run("{\"jetstream\": tru", &server, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "JSON", nats_server_run("", &server, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "trailing", nats_server_run("{} {}", &server, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "user", nats_server_run("{\"password\": \"x\"}", &server, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "port", nats_server_run("{\"port\": 0}", &server, &err));
     CHECK(server == NULL);
 }
 
@@ -90,12 +90,12 @@ static void test_null_arguments(void) {
     bool flag = false;
 
     /* A NULL out-parameter is refused before anything is started. */
-    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`out`", nats_server_start(NULL, NULL, &err));
-    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`out`", nats_cluster_start(NULL, NULL, &err));
+    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`out`", nats_server_run(NULL, NULL, &err));
+    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`out`", nats_cluster_run(NULL, NULL, &err));
 
     /* NULL handles. */
     EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`server`", nats_server_stop(NULL, &err));
-    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`server`", nats_server_start_again(NULL, &err));
+    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`server`", nats_server_start(NULL, &err));
     EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`server`", nats_server_restart(NULL, &err));
     EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`server`", nats_server_kill(NULL, &err));
     EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`server`", nats_server_pause(NULL, &err));
@@ -117,12 +117,12 @@ static void test_null_arguments(void) {
 
     /* NULL is fine where documented. */
     CHECK(nats_server_free(NULL) == NATS_SERVER_OK);
-    nats_cluster_free(NULL);
+    CHECK(nats_cluster_free(NULL) == NATS_SERVER_OK);
     nats_server_string_free(NULL);
     CHECK(nats_server_stop(NULL, NULL) == NATS_SERVER_NULL_ARGUMENT); /* no message wanted */
 
     /* NULL strings and out-parameters on a live server. */
-    REQUIRE_OK(nats_server_start(NULL, &server, &err));
+    REQUIRE_OK(nats_server_run(NULL, &server, &err));
     EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`out`", nats_server_client_url(server, NULL, &err));
     EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`out`", nats_server_client_port(server, NULL, &err));
     EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`out`", nats_server_pid(server, NULL, &err));
@@ -145,12 +145,12 @@ static void test_invalid_utf8(void) {
     nats_cluster_t *cluster = NULL;
     char *text = NULL;
     EXPECT_ERROR(NATS_SERVER_INVALID_UTF8, "`options_json`",
-                 nats_server_start("{\"name\": \"caf\xe9\"}", &server, &err));
+                 nats_server_run("{\"name\": \"caf\xe9\"}", &server, &err));
     CHECK(server == NULL);
-    EXPECT_ERROR(NATS_SERVER_INVALID_UTF8, "offset 2", nats_cluster_start("{\"\xff\": 1}", &cluster, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_UTF8, "offset 2", nats_cluster_run("{\"\xff\": 1}", &cluster, &err));
     CHECK(cluster == NULL);
 
-    REQUIRE_OK(nats_server_start(NULL, &server, &err));
+    REQUIRE_OK(nats_server_run(NULL, &server, &err));
     EXPECT_ERROR(NATS_SERVER_INVALID_UTF8, "`user`", nats_server_client_url_with(server, "\xc3\x28", "p", &text, &err));
     EXPECT_ERROR(NATS_SERVER_INVALID_UTF8, "`password`",
                  nats_server_client_url_with(server, "u", "\xed\xa0\x80", &text, &err));
@@ -170,7 +170,7 @@ static void test_stopped_server(void) {
     uint32_t pid = 1;
     uint16_t port = 0;
     uint16_t http = 0;
-    REQUIRE_OK(nats_server_start(NULL, &server, &err));
+    REQUIRE_OK(nats_server_run(NULL, &server, &err));
 
     /* Double stop and kill of a stopped server are no-ops. */
     EXPECT_OK(nats_server_stop(server, &err));
@@ -205,7 +205,7 @@ static void test_running_server_errors(void) {
     nats_server_t *server = NULL, *second = NULL;
     uint16_t port = 0;
     char json[128];
-    REQUIRE_OK(nats_server_start(NULL, &server, &err));
+    REQUIRE_OK(nats_server_run(NULL, &server, &err));
 
     EXPECT_ERROR(NATS_SERVER_TIMEOUT, "still runs", nats_server_wait_exit(server, 20, NULL, &err));
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "keep policy 7", nats_server_set_keep(server, 7, &err));
@@ -214,12 +214,26 @@ static void test_running_server_errors(void) {
     /* A busy port: the second server fails with the server's own words and leaves nothing behind. */
     EXPECT_OK(nats_server_client_port(server, &port, &err));
     snprintf(json, sizeof json, "{\"port\": %u}", (unsigned)port);
-    EXPECT_ERROR(NATS_SERVER_PORT_IN_USE, "address already in use", nats_server_start(json, &second, &err));
+    EXPECT_ERROR(NATS_SERVER_PORT_IN_USE, "address already in use", nats_server_run(json, &second, &err));
     CHECK(second == NULL);
 
     /* A cluster-only option on a server. */
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "unknown field `nodes`", nats_server_start("{\"nodes\": 3}", &second, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "unknown field `nodes`", nats_server_run("{\"nodes\": 3}", &second, &err));
     EXPECT_OK(nats_server_free(server));
+}
+
+/* Keep policy names are parsed by the library, with every spelling NATS_SERVER_KEEP and the `keep` option accept. */
+static void test_keep_names(void) {
+    int32_t keep = -1;
+    EXPECT_OK(nats_server_keep_parse("on_failure", &keep, &err));
+    CHECK(keep == NATS_SERVER_KEEP_ON_FAILURE);
+    EXPECT_OK(nats_server_keep_parse("1", &keep, &err));
+    CHECK(keep == NATS_SERVER_KEEP_ALWAYS);
+    EXPECT_OK(nats_server_keep_parse("Never", &keep, &err));
+    CHECK(keep == NATS_SERVER_KEEP_NEVER);
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "keep policy \"sometimes\"", nats_server_keep_parse("sometimes", &keep, &err));
+    CHECK(keep == 0);
+    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`text`", nats_server_keep_parse(NULL, &keep, &err));
 }
 
 int main(void) {
@@ -231,5 +245,6 @@ int main(void) {
     RUN(test_invalid_utf8);
     RUN(test_stopped_server);
     RUN(test_running_server_errors);
+    RUN(test_keep_names);
     return summary();
 }

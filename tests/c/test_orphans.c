@@ -30,8 +30,8 @@ static void child(int fd) {
     nats_server_t *server = NULL;
     nats_cluster_t *cluster = NULL;
     uint32_t pids[SERVERS] = {0};
-    if (nats_server_start("{\"jetstream\": true}", &server, NULL) != NATS_SERVER_OK) _exit(2);
-    if (nats_cluster_start("{\"nodes\": 3, \"server\": {\"jetstream\": true}}", &cluster, NULL) != NATS_SERVER_OK)
+    if (nats_server_run("{\"jetstream\": true}", &server, NULL) != NATS_SERVER_OK) _exit(2);
+    if (nats_cluster_run("{\"nodes\": 3, \"server\": {\"jetstream\": true}}", &cluster, NULL) != NATS_SERVER_OK)
         _exit(3);
     nats_server_pid(server, &pids[0], NULL);
     for (size_t i = 0; i < 3; i++) {

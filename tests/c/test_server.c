@@ -25,8 +25,8 @@ static natsStatus connect_to(natsConnection **nc, const char *url) {
 
 static void test_abi_and_version(void) {
     CHECK(nats_server_abi_version() == NATS_SERVER_ABI_VERSION);
-    CHECK(nats_server_abi_version() == 1);
-    const char *version = nats_server_version();
+    CHECK(nats_server_abi_version() == 2);
+    const char *version = nats_server_library_version();
     REQUIRE(version != NULL);
     CHECK(strlen(version) >= 5 && strchr(version, '.') != NULL);
     CHECK(strcmp(nats_server_status_name(NATS_SERVER_OK), "NATS_SERVER_OK") == 0);
@@ -44,7 +44,7 @@ static void test_publish_subscribe(void) {
     natsMsg *msg = NULL;
     char *url = NULL, *text = NULL, *dir = NULL;
 
-    REQUIRE_OK(nats_server_start(NULL, &server, &err));
+    REQUIRE_OK(nats_server_run(NULL, &server, &err));
     REQUIRE(server != NULL);
     EXPECT_OK(nats_server_client_url(server, &url, &err));
     CHECK_STR_CONTAINS(url, "nats://localhost:");
@@ -103,7 +103,7 @@ static void test_publish_subscribe(void) {
     EXPECT_OK(nats_server_monitor(server, "varz", &varz, &err));
     CHECK_STR_CONTAINS(varz, "\"server_id\"");
     if (id && varz) CHECK_STR_CONTAINS(varz, id);
-    EXPECT_OK(nats_server_server_version(server, &version, &err));
+    EXPECT_OK(nats_server_version(server, &version, &err));
     CHECK(version != NULL && version[0] == '2' && version[1] == '.');
     EXPECT_OK(nats_server_info(server, &info, &err));
     CHECK_STR_CONTAINS(info, "\"max_payload\"");
@@ -211,7 +211,7 @@ static void test_restart_keeps_port_and_jetstream_data(void) {
     uint32_t pid = 0, pid_after = 0;
     bool running = true;
 
-    REQUIRE_OK(nats_server_start("{\"jetstream\": true}", &server, &err));
+    REQUIRE_OK(nats_server_run("{\"jetstream\": true}", &server, &err));
     EXPECT_OK(nats_server_client_url(server, &url, &err));
     EXPECT_OK(nats_server_client_port(server, &port, &err));
     EXPECT_OK(nats_server_pid(server, &pid, &err));
@@ -239,8 +239,8 @@ static void test_restart_keeps_port_and_jetstream_data(void) {
     again = NULL;
     EXPECT_OK(nats_server_client_url(server, &again, &err));
     CHECK(again && strcmp(url, again) == 0);
-    EXPECT_OK(nats_server_start_again(server, &err));
-    EXPECT_OK(nats_server_start_again(server, &err)); /* running: a no-op */
+    EXPECT_OK(nats_server_start(server, &err));
+    EXPECT_OK(nats_server_start(server, &err)); /* running: a no-op */
     EXPECT_OK(nats_server_client_port(server, &port_after, &err));
     CHECK(port_after == port);
     js_read_back(url);
@@ -249,7 +249,7 @@ static void test_restart_keeps_port_and_jetstream_data(void) {
     EXPECT_OK(nats_server_kill(server, &err));
     EXPECT_OK(nats_server_is_running(server, &running, &err));
     CHECK(!running);
-    EXPECT_OK(nats_server_start_again(server, &err));
+    EXPECT_OK(nats_server_start(server, &err));
     EXPECT_OK(nats_server_client_port(server, &port_after, &err));
     CHECK(port_after == port);
     js_read_back(url);
@@ -267,7 +267,7 @@ static void test_pause_and_resume(void) {
     natsConnection *nc = NULL;
     char *url = NULL;
     bool paused = false, running = false;
-    REQUIRE_OK(nats_server_start(NULL, &server, &err));
+    REQUIRE_OK(nats_server_run(NULL, &server, &err));
     EXPECT_OK(nats_server_client_url(server, &url, &err));
 
     EXPECT_OK(nats_server_pause(server, &err));
@@ -316,7 +316,7 @@ static void test_lame_duck_makes_the_server_exit(void) {
     bool running = true;
 
     /* No client: the server exits at once. */
-    REQUIRE_OK(nats_server_start(NULL, &server, &err));
+    REQUIRE_OK(nats_server_run(NULL, &server, &err));
     EXPECT_OK(nats_server_lame_duck(server, &err));
     EXPECT_OK(nats_server_wait_exit(server, 5000, &code, &err));
     CHECK(code == 0);
@@ -329,7 +329,7 @@ static void test_lame_duck_makes_the_server_exit(void) {
     /* With a client: it is told (the client's lame duck callback runs), and the server exits after its grace
      * period (1 s here; the default is 10 s). */
     atomic_store(&lame_duck_seen, 0);
-    REQUIRE_OK(nats_server_start("{\"config\": \"lame_duck_grace_period: 1s\"}", &server, &err));
+    REQUIRE_OK(nats_server_run("{\"config\": \"lame_duck_grace_period: 1s\"}", &server, &err));
     EXPECT_OK(nats_server_client_url(server, &url, &err));
     NATS_OK(natsOptions_Create(&opts));
     NATS_OK(natsOptions_SetURL(opts, url));
@@ -355,7 +355,7 @@ static void test_auth_urls(void) {
     natsConnection *nc = NULL;
     char *url = NULL, *plain = NULL;
 
-    REQUIRE_OK(nats_server_start("{\"user\": \"alice\", \"password\": \"s3cret\"}", &server, &err));
+    REQUIRE_OK(nats_server_run("{\"user\": \"alice\", \"password\": \"s3cret\"}", &server, &err));
     EXPECT_OK(nats_server_client_url_with(server, "alice", "s3cret", &url, &err));
     CHECK_STR_CONTAINS(url, "nats://alice:s3cret@localhost:");
     NATS_OK(connect_to(&nc, url));
@@ -377,7 +377,7 @@ static void test_auth_urls(void) {
     EXPECT_OK(nats_server_free(server));
     server = NULL;
 
-    REQUIRE_OK(nats_server_start("{\"token\": \"s3cret\"}", &server, &err));
+    REQUIRE_OK(nats_server_run("{\"token\": \"s3cret\"}", &server, &err));
     EXPECT_OK(nats_server_client_url_with_token(server, "s3cret", &url, &err));
     CHECK_STR_CONTAINS(url, "nats://s3cret@localhost:");
     NATS_OK(connect_to(&nc, url));
@@ -393,7 +393,7 @@ static void test_websocket_listener(void) {
     nats_server_t *server = NULL;
     uint16_t ws = 0;
     char *url = NULL;
-    REQUIRE_OK(nats_server_start("{\"websocket\": true, \"monitoring\": false}", &server, &err));
+    REQUIRE_OK(nats_server_run("{\"websocket\": true, \"monitoring\": false}", &server, &err));
     EXPECT_OK(nats_server_websocket_port(server, &ws, &err));
     CHECK(ws > 0);
     EXPECT_OK(nats_server_websocket_url(server, &url, &err));
@@ -430,7 +430,7 @@ static void *query_loop(void *arg) {
 static void test_one_handle_shared_between_threads(void) {
     struct shared shared = {0};
     pthread_t threads[2];
-    REQUIRE_OK(nats_server_start(NULL, &shared.server, &err));
+    REQUIRE_OK(nats_server_run(NULL, &shared.server, &err));
     EXPECT_OK(nats_server_client_port(shared.server, &shared.port, &err));
     for (int i = 0; i < 2; i++) pthread_create(&threads[i], NULL, query_loop, &shared);
     EXPECT_OK(nats_server_restart(shared.server, &err));
@@ -442,7 +442,7 @@ static void test_one_handle_shared_between_threads(void) {
 static void test_keep_policy(void) {
     nats_server_t *server = NULL;
     char *dir = NULL;
-    REQUIRE_OK(nats_server_start(NULL, &server, &err));
+    REQUIRE_OK(nats_server_run(NULL, &server, &err));
     EXPECT_OK(nats_server_dir(server, &dir, &err));
     EXPECT_OK(nats_server_set_keep(server, NATS_SERVER_KEEP_ALWAYS, &err));
     EXPECT_OK(nats_server_free(server));
@@ -461,7 +461,7 @@ static void test_binary_options_last_pid_tls(void) {
     char *binary = NULL, *options = NULL;
     uint32_t pid = 0, last = 0;
     bool tls = true;
-    REQUIRE_OK(nats_server_start("{\"jetstream\": true, \"name\": \"queried\"}", &server, &err));
+    REQUIRE_OK(nats_server_run("{\"jetstream\": true, \"name\": \"queried\"}", &server, &err));
     EXPECT_OK(nats_server_binary(server, &binary, &err));
     const char *wanted = getenv("NATS_SERVER_BIN");
     if (binary && wanted && *wanted) CHECK(strcmp(binary, wanted) == 0);
@@ -496,7 +496,7 @@ static void test_mark_failed(void) {
     for (int i = 0; i < 3; i++) {
         nats_server_t *server = NULL;
         char *dir = NULL;
-        REQUIRE_OK(nats_server_start(cases[i], &server, &err));
+        REQUIRE_OK(nats_server_run(cases[i], &server, &err));
         EXPECT_OK(nats_server_dir(server, &dir, &err));
         if (mark[i]) EXPECT_OK(nats_server_mark_failed(server, &err));
         EXPECT_OK(nats_server_free(server));

@@ -82,11 +82,11 @@ static void test_a_leaf_and_its_hub_exchange_messages(void) {
     char opts[512];
     size_t count = 0;
 
-    REQUIRE_OK(nats_server_start("{\"leafnodes\": true}", &hub, &err));
+    REQUIRE_OK(nats_server_run("{\"leafnodes\": true}", &hub, &err));
     EXPECT_OK(nats_server_leafnode_url(hub, &leaf_url, &err));
     REQUIRE(leaf_url != NULL);
     snprintf(opts, sizeof opts, "{\"leaf_remotes\": [{\"urls\": [\"%s\"]}]}", leaf_url);
-    EXPECT_OK(nats_server_start(opts, &leaf, &err));
+    EXPECT_OK(nats_server_run(opts, &leaf, &err));
     REQUIRE(leaf != NULL);
     EXPECT_OK(nats_server_wait_for_leaf_connections(hub, 1, 10000, &err));
     EXPECT_OK(nats_server_leaf_connections(hub, &count, &err));
@@ -141,11 +141,11 @@ static void test_bad_topologies_fail_by_name(void) {
     EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "supercluster", nats_supercluster_kill_node(NULL, 0, 0, &err));
 
     /* A leaf whose hub is gone fails at once, naming the hub. */
-    REQUIRE_OK(nats_server_start("{\"leafnodes\": true}", &hub, &err));
+    REQUIRE_OK(nats_server_run("{\"leafnodes\": true}", &hub, &err));
     EXPECT_OK(nats_server_leafnode_url(hub, &leaf_url, &err));
     EXPECT_OK(nats_server_stop(hub, &err));
     snprintf(opts, sizeof opts, "{\"leaf_remotes\": [{\"urls\": [\"%s\"]}]}", leaf_url ? leaf_url : "");
-    EXPECT_ERROR(NATS_SERVER_CONFIG, "cannot reach its hub", nats_server_start(opts, &leaf, &err));
+    EXPECT_ERROR(NATS_SERVER_CONFIG, "cannot reach its hub", nats_server_run(opts, &leaf, &err));
     CHECK(leaf == NULL);
     nats_server_string_free(leaf_url);
     nats_server_free(hub);

@@ -9,8 +9,8 @@
 int main(void) {
     nats_server_t *server = NULL;
     char *error = NULL;
-    if (nats_server_start(NULL, &server, &error) != NATS_SERVER_OK) {
-        fprintf(stderr, "nats_server_start: %s\n", error ? error : "(no message)");
+    if (nats_server_run(NULL, &server, &error) != NATS_SERVER_OK) {
+        fprintf(stderr, "nats_server_run: %s\n", error ? error : "(no message)");
         nats_server_string_free(error);
         printf("0 passed, 1 failed\n");
         return 1;

@@ -83,16 +83,23 @@ def test_cluster_queries(shared_cluster: Cluster) -> None:
         ids.add(node.server_id)
     assert len(ids) == 3
     assert c[-1] is c.node(2)
+    assert c.client_url == c.client_urls[0] == c.node(0).client_url
+    assert c.client_urls_joined == ",".join(c.client_urls)
     assert c.nodes == list(c)
 
 
 def test_node_index_errors(shared_cluster: Cluster) -> None:
     with pytest.raises(IndexError, match="out of range"):
         _ = shared_cluster[3]
-    with pytest.raises(h.InvalidOptions, match="node index 7 is out of range"):
+    # A bad index is InvalidArgument with the library's message, as in C, C++ and Go.
+    with pytest.raises(h.InvalidArgument, match="invalid argument: node index 7 is out of range: the cluster has 3"):
         shared_cluster.node(7)
-    with pytest.raises(h.InvalidOptions, match="out of range"):
+    with pytest.raises(h.InvalidArgument, match="out of range"):
         shared_cluster.kill_node(3)
+    with pytest.raises(h.InvalidArgument, match="node index -4 is out of range"):
+        shared_cluster.node(-4)
+    with pytest.raises(TypeError, match="not str"):
+        shared_cluster.node("1")  # type: ignore[arg-type]
 
 
 def test_closing_a_node_view_does_nothing(shared_cluster: Cluster) -> None:

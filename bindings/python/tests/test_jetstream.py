@@ -58,7 +58,7 @@ def test_stream_survives_restart_on_the_same_port(nats_jetstream_server: Server)
     run(main())
 
 
-def test_stream_survives_kill_and_start_again(nats_jetstream_server: Server) -> None:
+def test_stream_survives_kill_and_start(nats_jetstream_server: Server) -> None:
     server = nats_jetstream_server
 
     async def setup() -> None:
@@ -71,7 +71,7 @@ def test_stream_survives_kill_and_start_again(nats_jetstream_server: Server) -> 
 
     run(setup())
     server.kill()
-    server.start_again()
+    server.start()
 
     async def check() -> int:
         nc = await nats.connect(server.client_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import itertools
 import os
 import re
 import subprocess
@@ -85,6 +86,45 @@ def test_every_header_function_is_bound_with_its_signature() -> None:
         assert bound_args == args, f"{name}: parameters"
 
 
+PACKAGE = Path(_ffi.__file__).resolve().parent
+README = HEADER.parents[1] / "README.md"
+
+
+def test_every_header_function_is_called_by_the_package() -> None:
+    # Bound is not enough: each function must be used by the package itself, outside the table of prototypes.
+    sources = "".join(p.read_text() for p in PACKAGE.glob("*.py"))
+    prototypes = re.search(r"PROTOTYPES[^=]*= \{(.*?)\n\}", sources, re.DOTALL)
+    assert prototypes is not None
+    code = sources.replace(prototypes.group(1), "")
+    unused = [name for name in header_functions() if f'"{name}"' not in code and f".{name}(" not in code]
+    assert unused == []
+
+
+def names_table() -> list[list[str]]:
+    """The rows of the README's "Names across the surfaces" table (concept, Rust, C, C++, Python, Go, CLI)."""
+    if not README.is_file():
+        pytest.skip(f"{README} is not here (the tests run outside the repository)")
+    text = README.read_text()
+    section = text[text.index("## Names across the surfaces") :]
+    lines = list(itertools.dropwhile(lambda line: not line.startswith("|"), section.splitlines()))
+    table = itertools.takewhile(lambda line: line.startswith("|"), lines)
+    rows = [line.strip("|").split("|") for line in table]
+    assert [c.strip() for c in rows[0]] == ["concept", "Rust", "C", "C++", "Python", "Go", "CLI"]
+    return [[c.strip() for c in row] for row in rows[2:]]
+
+
+def test_the_readme_python_column_names_the_api() -> None:
+    owners: dict[str, object] = {"Server": h.Server, "Cluster": h.Cluster, "h": h}
+    rows = names_table()
+    assert len(rows) >= 60
+    for row in rows:
+        for name in re.findall(r"`([^`]+)`", row[4]):
+            path = re.sub(r"\(.*\)$", "", name).split(".")
+            assert path[0] in owners, f"{row[0]}: {name} names no known class"
+            if len(path) > 1:
+                assert hasattr(owners[path[0]], path[1]), f"README row {row[0]!r}: Python has no {name}"
+
+
 def test_abi_version_matches_the_header() -> None:
     match = re.search(r"#define NATS_SERVER_ABI_VERSION (\d+)", header_text())
     assert match is not None
@@ -117,6 +157,13 @@ def test_the_wheel_carries_the_library_and_is_tagged_for_the_platform() -> None:
     files = [str(f) for f in dist.files or []]
     assert "nats_server_harness/libnats_server.so" in files
     assert "nats_server_harness/py.typed" in files
+
+
+def test_the_package_and_the_library_have_one_version() -> None:
+    # Cargo.toml sets it once: the wheel's metadata, __version__ and the bundled library must all say the same.
+    if os.environ.get(_ffi.LIB_ENV):
+        pytest.skip(f"{_ffi.LIB_ENV} overrides the bundled library")
+    assert metadata.version("nats-server-harness") == h.__version__ == h.library_version()
 
 
 def test_the_pytest_plugin_is_registered() -> None:
@@ -167,7 +214,10 @@ def test_env_override_to_a_foreign_library_fails_clearly() -> None:
 
 def test_abi_mismatch_is_reported_with_both_versions() -> None:
     library = ctypes.CDLL(str(h.library_path()))
-    assert _ffi.check_abi(library, "lib") == 1
-    with pytest.raises(h.AbiMismatch, match="implements C ABI version 1, but this package needs version 2") as caught:
-        _ffi.check_abi(library, "lib", expected=2)
+    assert _ffi.check_abi(library, "lib") == h.ABI_VERSION
+    wanted = h.ABI_VERSION + 1
+    with pytest.raises(
+        h.AbiMismatch, match=f"implements C ABI version {h.ABI_VERSION}, but this package needs version {wanted}"
+    ) as caught:
+        _ffi.check_abi(library, "lib", expected=wanted)
     assert isinstance(caught.value, ImportError)

@@ -313,7 +313,58 @@ def test_bad_keep_setting_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_it():\n    pass\n")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*nats_server_keep: keep policy 'sometimes' is not one of never, on-failure, always*"])
+    result.stderr.fnmatch_lines(
+        [
+            '*nats_server_keep: nats-server harness: invalid argument: keep policy "sometimes" is not one of never, '
+            "on-failure, always*"
+        ]
+    )
+
+
+@pytest.mark.parametrize("spelling", ["1", "true", "ALWAYS"])
+def test_keep_env_spellings_mean_what_they_mean_in_rust(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    # NATS_SERVER_KEEP=1 keeps every directory in Rust (Keep::parse); the plugin asks the same parser.
+    pytester.makeconftest(RECORD)
+    pytester.makepyfile(
+        """
+        from conftest import record
+
+        def test_passes(nats_server, nats_server_settings):
+            assert nats_server_settings.keep == "always"
+            record(nats_server)
+        """
+    )
+    monkeypatch.setenv("NATS_SERVER_KEEP", spelling)
+    pytester.runpytest().assert_outcomes(passed=1)
+    [entry] = records(pytester)
+    directory = Path(str(entry["dir"]))
+    try:
+        assert (directory / "nats-server.log").is_file()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_explicit_on_failure_spelling_is_marked_failed_too(pytester: pytest.Pytester) -> None:
+    # keep="on_failure" given to a factory, and --nats-server-keep=on_failure: the plugin marks the failed test's
+    # servers failed (mark_failed), so the library keeps both directories.
+    pytester.makepyfile(
+        """
+        from nats_server_harness import Server
+
+        def test_fails(nats_server_factory):
+            nats_server_factory(keep="on_failure")
+            assert False
+        """
+    )
+    reprec = pytester.inline_run("--nats-server-keep=on_failure")
+    [(_, content)] = failure_sections(reprec)
+    directory = kept_dir(content)
+    try:
+        assert (directory / "nats-server.log").is_file()
+    finally:
+        shutil.rmtree(directory)
 
 
 def test_xdist_workers_never_collide(pytester: pytest.Pytester) -> None:

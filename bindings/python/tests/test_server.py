@@ -94,7 +94,7 @@ def test_last_pid_outlives_a_stop() -> None:
 
 
 def test_library_and_abi() -> None:
-    assert h.abi_version() == h.ABI_VERSION == 1
+    assert h.abi_version() == h.ABI_VERSION == 2
     assert h.library_version().count(".") == 2
     assert Path(h.load_library()).is_file()
 
@@ -132,18 +132,18 @@ def test_websocket_listener() -> None:
             pass
 
 
-def test_stop_and_start_again_keep_the_port(nats_server: Server) -> None:
+def test_stop_and_start_keep_the_port(nats_server: Server) -> None:
     port, pid = nats_server.client_port, nats_server.pid()
     nats_server.stop()
     assert not nats_server.is_running()
     assert nats_server.pid() is None
     assert nats_server.client_port == port  # known while stopped
     nats_server.stop()  # a no-op
-    nats_server.start_again()
+    nats_server.start()
     assert nats_server.is_running()
     assert nats_server.client_port == port
     assert nats_server.pid() not in (None, pid)
-    nats_server.start_again()  # a no-op while it runs
+    nats_server.start()  # a no-op while it runs
 
 
 def test_kill_is_a_crash(nats_server: Server) -> None:
@@ -228,7 +228,7 @@ def test_lame_duck_with_a_client() -> None:
         assert s.wait_exit(10) == 0
         assert not s.is_running()
         assert "Entering lame duck mode" in s.log_tail(200)
-        s.start_again()  # and it comes back on its port
+        s.start()  # and it comes back on its port
         assert s.is_running()
 
 
@@ -318,7 +318,15 @@ def test_set_keep_always_keeps_the_directory() -> None:
 
 
 @pytest.mark.parametrize(
-    ("keep", "mark", "kept"), [("on-failure", True, True), ("on-failure", False, False), ("never", True, False)]
+    ("keep", "mark", "kept"),
+    [
+        ("on-failure", True, True),
+        ("on_failure", True, True),  # every spelling the library's parser accepts, as NATS_SERVER_KEEP does
+        ("on-failure", False, False),
+        ("never", True, False),
+        ("0", True, False),
+        ("1", False, True),
+    ],
 )
 def test_mark_failed_keeps_the_directory_under_on_failure(keep: Keep, mark: bool, kept: bool) -> None:
     s = Server(keep=keep)
@@ -330,6 +338,17 @@ def test_mark_failed_keeps_the_directory_under_on_failure(keep: Keep, mark: bool
         assert directory.exists() == kept
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.mark.parametrize(("spelling", "canonical"), [("on_failure", "on-failure"), ("1", "always"), ("false", "never")])
+def test_keep_spellings_are_parsed_by_the_library(spelling: str, canonical: str) -> None:
+    # Both entry points, Server(keep=...) and set_keep, go through the library's one parser (Rust Keep::parse).
+    with Server(keep=spelling) as s:
+        assert s.options["keep"] == canonical
+        s.set_keep(spelling)
+        s.set_keep("never")  # leave nothing behind
+    with pytest.raises(h.InvalidOptions, match='keep policy "sometimes"'):
+        Server(keep="sometimes")
 
 
 def test_garbage_collected_server_is_cleaned_up() -> None:

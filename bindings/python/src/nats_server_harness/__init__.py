@@ -21,6 +21,8 @@ The pytest plugin (``nats_server_harness.pytest_plugin``, registered automatical
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from . import _ffi
 from ._errors import (
     AbiMismatch,
@@ -60,7 +62,10 @@ from ._options import (
     SuperclusterOptions,
 )
 
-__version__ = "0.2.0"
+try:  # the installed distribution's version: the crate's (set once, in Cargo.toml)
+    __version__ = _metadata.version("nats-server-harness")
+except _metadata.PackageNotFoundError:  # pragma: no cover - imported from a source tree (PYTHONPATH)
+    __version__ = "0+unknown"
 
 __all__ = [
     "ABI_VERSION",

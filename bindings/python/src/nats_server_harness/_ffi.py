@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 from ._errors import AbiMismatch, LibraryNotFound, NatsServerError, error_for
 
 #: The version of the C ABI this package was written for (``NATS_SERVER_ABI_VERSION`` in nats_server.h).
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 #: Environment variable naming a ``libnats_server`` shared library (or a directory holding one) to load instead
 #: of the one bundled with the package. Read when the library is first needed. At build time it makes the build
@@ -54,14 +54,14 @@ _HANDLE_P = POINTER(c_void_p)
 # header, so a function added to the ABI and missing here fails the binding's tests.
 PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_abi_version": (c_uint32, []),
-    "nats_server_version": (c_char_p, []),
+    "nats_server_library_version": (c_char_p, []),
     "nats_server_status_name": (c_char_p, [c_int]),
     "nats_server_string_free": (None, [c_void_p]),
     # server: life cycle and control
-    "nats_server_start": (c_int, [c_char_p, _HANDLE_P, _ERR]),
+    "nats_server_run": (c_int, [c_char_p, _HANDLE_P, _ERR]),
     "nats_server_free": (c_int, [_HANDLE]),
     "nats_server_stop": (c_int, [_HANDLE, _ERR]),
-    "nats_server_start_again": (c_int, [_HANDLE, _ERR]),
+    "nats_server_start": (c_int, [_HANDLE, _ERR]),
     "nats_server_restart": (c_int, [_HANDLE, _ERR]),
     "nats_server_kill": (c_int, [_HANDLE, _ERR]),
     "nats_server_pause": (c_int, [_HANDLE, _ERR]),
@@ -70,6 +70,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_reload": (c_int, [_HANDLE, _ERR]),
     "nats_server_wait_exit": (c_int, [_HANDLE, c_uint64, POINTER(c_int32), _ERR]),
     "nats_server_set_keep": (c_int, [_HANDLE, c_int32, _ERR]),
+    "nats_server_keep_parse": (c_int, [c_char_p, POINTER(c_int32), _ERR]),
     "nats_server_mark_failed": (c_int, [_HANDLE, _ERR]),
     # server: queries
     "nats_server_is_running": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
@@ -98,15 +99,15 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_log_path": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_log_tail": (c_int, [_HANDLE, c_size_t, _CHAR_PP, _ERR]),
     "nats_server_server_id": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
-    "nats_server_server_version": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_version": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_info": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_binary": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_options_json": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_monitor": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
     "nats_server_monitor_status": (c_int, [_HANDLE, c_char_p, POINTER(c_uint16), _CHAR_PP, _ERR]),
     # cluster
-    "nats_cluster_start": (c_int, [c_char_p, _HANDLE_P, _ERR]),
-    "nats_cluster_free": (None, [_HANDLE]),
+    "nats_cluster_run": (c_int, [c_char_p, _HANDLE_P, _ERR]),
+    "nats_cluster_free": (c_int, [_HANDLE]),
     "nats_cluster_len": (c_int, [_HANDLE, POINTER(c_size_t), _ERR]),
     "nats_cluster_node": (c_int, [_HANDLE, c_size_t, _HANDLE_P, _ERR]),
     "nats_cluster_name": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
@@ -311,6 +312,17 @@ def monitor_status(handle: int, endpoint: bytes) -> tuple[int, bytes]:
     return int(http.value), _take(value)
 
 
+#: The ``nats_server_keep`` numbers, by the canonical name the library serializes.
+KEEP_NAMES = {0: "never", 1: "on-failure", 2: "always"}
+
+
+def keep_parse(text: str) -> int:
+    """Parses a keep policy name with the library's one parser (``nats_server_keep_parse``): every spelling
+    ``NATS_SERVER_KEEP`` and the ``keep`` option accept (``on_failure``, ``1``, ``true``, ...)."""
+    value = out("nats_server_keep_parse", c_int32, str(text).encode())
+    return int(value)
+
+
 def wait_exit(handle: int, timeout_ms: int) -> int:
     code = c_int32()
     err = c_void_p()
@@ -320,8 +332,8 @@ def wait_exit(handle: int, timeout_ms: int) -> int:
     return int(code.value)
 
 
-def start(name: str, options_json: bytes) -> int:
-    """Calls ``nats_server_start`` / ``nats_cluster_start`` / ``nats_supercluster_run``; returns the new handle."""
+def run(name: str, options_json: bytes) -> int:
+    """Calls ``nats_server_run`` / ``nats_cluster_run`` / ``nats_supercluster_run``; returns the new handle."""
     handle = c_void_p()
     err = c_void_p()
     status = getattr(lib(), name)(options_json, ctypes.byref(handle), ctypes.byref(err))
@@ -332,15 +344,19 @@ def start(name: str, options_json: bytes) -> int:
     return int(handle.value)
 
 
-def free_server(handle: int) -> None:
-    status = lib().nats_server_free(handle)
+def _free(function: str, handle: int) -> None:
+    status = getattr(lib(), function)(handle)
     if status != OK:
         name = status_name(status)
-        raise error_for(status, f"nats-server harness: nats_server_free failed: {name}", name)
+        raise error_for(status, f"nats-server harness: {function} failed: {name}", name)
+
+
+def free_server(handle: int) -> None:
+    _free("nats_server_free", handle)
 
 
 def free_cluster(handle: int) -> None:
-    lib().nats_cluster_free(handle)
+    _free("nats_cluster_free", handle)
 
 
 def free_supercluster(handle: int) -> None:
@@ -370,5 +386,5 @@ def abi_version() -> int:
 
 def library_version() -> str:
     """The version of the loaded library (the Rust crate's version)."""
-    version: bytes = lib().nats_server_version()
+    version: bytes = lib().nats_server_library_version()
     return version.decode()

@@ -21,8 +21,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 
 from . import _ffi
-from ._errors import ClosedError, InvalidArgument, InvalidOptions, NotRunning, Unavailable
-from ._options import SUPERCLUSTER_FIELDS, Keep, cluster_document, keep_value, to_json
+from ._errors import ClosedError, InvalidArgument, NotRunning, Unavailable
+from ._options import SUPERCLUSTER_FIELDS, Keep, cluster_document, to_json
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -85,7 +85,7 @@ class Server:
         self._index = None
         self._handle = None
         self._pid = os.getpid()
-        self._handle = _ffi.start("nats_server_start", to_json(options))
+        self._handle = _ffi.run("nats_server_run", to_json(options))
         _live.add(self)
 
     @classmethod
@@ -178,14 +178,14 @@ class Server:
 
     def stop(self) -> None:
         """Stops the server gracefully (SIGTERM; SIGKILL after 10 s). A no-op when it is stopped. Its ports and
-        store stay reserved for :meth:`start_again`."""
+        store stay reserved for :meth:`start`."""
         self._call("nats_server_stop")
 
-    def start_again(self) -> None:
+    def start(self) -> None:
         """Starts a stopped (or killed) server again on the same ports with the same store; returns once it is
         ready. A no-op when it runs. (For a cluster node prefer :meth:`Cluster.start_node`, which also waits for
         it to rejoin.)"""
-        self._call("nats_server_start_again")
+        self._call("nats_server_start")
 
     def restart(self) -> None:
         """Stops the server gracefully and starts it again on the same ports with the same JetStream store."""
@@ -222,7 +222,7 @@ class Server:
     def set_keep(self, keep: Keep) -> None:
         """Sets what to keep of the private directory when the server is closed: ``"never"``, ``"on-failure"``
         or ``"always"``."""
-        value = keep_value(keep)
+        value = _ffi.keep_parse(keep)  # the library's one parser
         self._call("nats_server_set_keep", value)
 
     def mark_failed(self) -> None:
@@ -354,7 +354,7 @@ class Server:
     @property
     def version(self) -> str:
         """The running server's own version, e.g. ``"2.15.1"``."""
-        return self._string("nats_server_server_version")
+        return self._string("nats_server_version")
 
     @property
     def info(self) -> dict[str, Any]:
@@ -426,7 +426,7 @@ class Cluster:
         self._handle = None
         self._pid = os.getpid()
         document = cluster_document(options)
-        self._handle = _ffi.start("nats_cluster_start", to_json(document))
+        self._handle = _ffi.run("nats_cluster_run", to_json(document))
         _live.add(self)
         try:
             count = int(_ffi.out("nats_cluster_len", c_size_t, self._handle))
@@ -487,20 +487,23 @@ class Cluster:
             return f(handle)
 
     def _index(self, index: int) -> int:
+        """A node index checked by the library (``NATS_SERVER_INVALID_ARGUMENT`` with its message, as in every
+        binding); a negative index counts from the end, as in a Python sequence."""
         count = len(self._nodes)
         if isinstance(index, bool) or not isinstance(index, int):
-            raise InvalidOptions(
-                f"nats-server harness: invalid options: a node index is an int, not {type(index).__name__}", 2
-            )
-        if index < 0:
+            raise TypeError(f"a node index is an int, not {type(index).__name__}")
+        if -count <= index < 0:
             index += count
-        if not 0 <= index < count:
-            raise InvalidOptions(
-                f"nats-server harness: invalid options: node index {index} is out of range: the cluster has "
-                f"{count} nodes",
-                2,
+        if 0 <= index < count:
+            return index
+        if index < 0:  # beyond the start: the library's size_t cannot carry it, so it is said here
+            raise InvalidArgument(
+                f"nats-server harness: invalid argument: node index {index} is out of range: the cluster "
+                f"has {count} nodes",
+                InvalidArgument.code,
             )
-        return index
+        self._with(lambda h: _ffi.out("nats_cluster_node", c_void_p, h, index))  # raises InvalidArgument
+        raise AssertionError(f"node {index} exists in the library only")  # pragma: no cover
 
     def _node_call(self, name: str, index: int) -> None:
         i = self._index(index)
@@ -519,7 +522,7 @@ class Cluster:
     def __getitem__(self, index: int) -> Server:
         try:
             return self.node(index)
-        except InvalidOptions as e:
+        except InvalidArgument as e:
             raise IndexError(str(e)) from None
 
     def __iter__(self) -> Iterator[Server]:
@@ -540,10 +543,21 @@ class Cluster:
         return self._with(lambda h: _ffi.out_string("nats_cluster_name", h))
 
     @property
+    def client_url(self) -> str:
+        """Node 0's client URL, as the Rust ``Cluster::client_url()`` and Go's ``Cluster.ClientURL()``."""
+        return self.node(0).client_url
+
+    @property
     def client_urls(self) -> list[str]:
         """Every node's client URL in node order (what ``nats.connect(servers=...)`` takes)."""
         urls: list[str] = json.loads(self._with(lambda h: _ffi.out_string("nats_cluster_client_urls_json", h)))
         return urls
+
+    @property
+    def client_urls_joined(self) -> str:
+        """Every node's client URL joined with commas (``nats_cluster_client_urls``), for clients that take one
+        string."""
+        return self._with(lambda h: _ffi.out_string("nats_cluster_client_urls", h))
 
     @property
     def jetstream(self) -> bool:
@@ -607,7 +621,7 @@ class Cluster:
 
     def set_keep(self, keep: Keep) -> None:
         """Sets the keep policy of every node: ``"never"``, ``"on-failure"`` or ``"always"``."""
-        value = keep_value(keep)
+        value = _ffi.keep_parse(keep)  # the library's one parser
         self._with(lambda h: _ffi.call("nats_cluster_set_keep", h, value))
 
     def mark_failed(self) -> None:
@@ -633,7 +647,7 @@ class Supercluster:
         self._handle = None
         self._pid = os.getpid()
         document = cluster_document(options, SUPERCLUSTER_FIELDS)
-        self._handle = _ffi.start("nats_supercluster_run", to_json(document))
+        self._handle = _ffi.run("nats_supercluster_run", to_json(document))
         _live.add(self)
         try:
             count = int(_ffi.out("nats_supercluster_len", c_size_t, self._handle))
@@ -790,7 +804,7 @@ class Supercluster:
 
     def set_keep(self, keep: Keep) -> None:
         """Sets what to keep of every node's directory when closed."""
-        value = keep_value(keep)
+        value = _ffi.keep_parse(keep)  # the library's one parser
         self._with(lambda h: _ffi.call("nats_supercluster_set_keep", h, value))
 
     def mark_failed(self) -> None:

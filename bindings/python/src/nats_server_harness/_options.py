@@ -13,12 +13,13 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Optional, TypedDict, Union
 
-from ._errors import InvalidArgument, InvalidOptions
+from ._errors import InvalidOptions
 
-#: What to keep of a server's private directory (log, config, store) when it is closed.
-Keep = Literal["never", "on-failure", "always"]
+#: What to keep of a server's private directory (log, config, store) when it is closed: ``"never"``,
+#: ``"on-failure"`` or ``"always"``, or any other spelling the library's one parser accepts (``"on_failure"``,
+#: ``"0"``/``"1"``, ``"false"``/``"true"``, any case), as ``NATS_SERVER_KEEP`` does. The library checks it.
+Keep = Union[Literal["never", "on-failure", "always"], str]
 
-KEEP_VALUES: dict[str, int] = {"never": 0, "on-failure": 1, "on_failure": 1, "always": 2}
 
 StrPath = Union[str, "os.PathLike[str]"]
 
@@ -114,8 +115,8 @@ class ServerOptions(TypedDict, total=False):
     args: Sequence[str]
     #: How long to wait for readiness, in milliseconds. Default 10 000.
     startup_timeout_ms: int
-    #: What to keep of the private directory when closed; default ``$NATS_SERVER_KEEP``, else on-failure (which,
-    #: outside a Rust panic, means never: the pytest plugin turns it into "always" for a failed test).
+    #: What to keep of the private directory when closed; default ``$NATS_SERVER_KEEP``, else on-failure (kept
+    #: once :meth:`Server.mark_failed` was called; the pytest plugin calls it for a failed test).
     keep: Optional[Keep]
 
 
@@ -241,14 +242,3 @@ def to_json(document: Mapping[str, Any]) -> bytes:
         return json.dumps(document, default=_encode).encode()
     except (TypeError, ValueError) as e:
         raise InvalidOptions(f"nats-server harness: invalid options: {e}", InvalidOptions.code) from None
-
-
-def keep_value(keep: str) -> int:
-    """The ``nats_server_keep`` number of a keep policy name."""
-    try:
-        return KEEP_VALUES[keep.strip().lower()]
-    except (KeyError, AttributeError):
-        raise InvalidArgument(
-            f"nats-server harness: invalid argument: keep policy {keep!r} is not one of never, on-failure, always",
-            InvalidArgument.code,
-        ) from None

@@ -16,11 +16,13 @@ Fixtures:
 - ``nats_server_settings``: the resolved settings (binary, keep policy, log lines).
 
 Settings (command line > ini > environment): ``--nats-server-bin`` / ``nats_server_bin`` (else ``$NATS_SERVER_BIN``,
-else ``PATH``), ``--nats-server-keep`` / ``nats_server_keep`` (``never``, ``on-failure``, ``always``; else
-``$NATS_SERVER_KEEP``, else ``on-failure``) and ``--nats-server-log-lines`` / ``nats_server_log_lines`` (default 100).
+else ``PATH``), ``--nats-server-keep`` / ``nats_server_keep`` (``never``, ``on-failure``, ``always``, or any
+spelling ``$NATS_SERVER_KEEP`` accepts, parsed by the library; else ``$NATS_SERVER_KEEP``, else ``on-failure``)
+and ``--nats-server-log-lines`` / ``nats_server_log_lines`` (default 100).
 
 When a test fails, the log tail of every server it used (its fixtures, and anything a factory made during it) is
-attached to its report as a section, and with ``on-failure`` their directories are kept (the section says where).
+attached to its report as a section, and each is marked failed (``mark_failed()``, the one mechanism of every
+surface): with ``on-failure`` their directories are then kept (the section says where).
 Servers listen on dynamic ports in private directories, so parallel pytest-xdist workers never collide.
 """
 
@@ -29,17 +31,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import weakref
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union, cast
+from typing import TYPE_CHECKING, Any, Union
 
 import pytest
 
+from . import _ffi
 from ._errors import NatsServerError
 from ._harness import Cluster, Server, Supercluster
-from ._options import KEEP_VALUES, Keep
+from ._options import Keep
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -54,7 +56,6 @@ __all__ = [
     "SuperclusterFactory",
 ]
 
-KEEP_CHOICES: tuple[Keep, ...] = ("never", "on-failure", "always")
 DEFAULT_LOG_LINES = 100
 
 Harness = Union[Server, Cluster, Supercluster]
@@ -66,7 +67,7 @@ class Settings:
 
     #: The ``nats-server`` binary, or ``None`` to let the library look (``$NATS_SERVER_BIN``, then ``PATH``).
     binary: str | None
-    #: What to keep of a server's directory after it is closed.
+    #: What to keep of a server's directory after it is closed (the canonical name: never, on-failure, always).
     keep: Keep
     #: How many log lines to attach to a failing test's report.
     log_lines: int
@@ -80,16 +81,17 @@ class Settings:
         if self.binary is not None and "binary" not in given and "binary" not in inner_keys:
             given["binary"] = self.binary
         if "keep" not in given and "keep" not in inner_keys:
-            # on-failure is carried out by the plugin: "never" now, "always" once a test using it has failed.
-            given["keep"] = "always" if self.keep == "always" else "never"
+            given["keep"] = self.keep  # on-failure: kept once the plugin marks it failed
         return given
 
 
 def _parse_keep(value: str, source: str) -> Keep:
-    normalized = value.strip().lower().replace("_", "-")
-    if normalized not in KEEP_VALUES:
-        raise pytest.UsageError(f"{source}: keep policy {value!r} is not one of never, on-failure, always")
-    return cast("Keep", normalized)
+    """The canonical name of a keep setting, parsed by the library (so ``1``, ``on_failure``, ... mean what they
+    mean in Rust, C and Go); a bad value is a usage error with the library's words."""
+    try:
+        return _ffi.KEEP_NAMES[_ffi.keep_parse(value)]
+    except NatsServerError as e:
+        raise pytest.UsageError(f"{source}: {e}") from None
 
 
 def _resolve_binary(value: str, base: Path) -> str:
@@ -140,13 +142,10 @@ class _State:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.current_item: pytest.Item | None = None
-        #: Objects whose keep policy the plugin manages (made by its factories without an explicit ``keep``).
-        self.managed: weakref.WeakSet[Harness] = weakref.WeakSet()
+        #: The directories of servers marked failed whose keep policy keeps them.
         self.kept: list[Path] = []
 
-    def created(self, obj: Harness, manage_keep: bool) -> None:
-        if manage_keep:
-            self.managed.add(obj)
+    def created(self, obj: Harness) -> None:
         item = self.current_item
         if item is not None:
             item.stash.setdefault(_CREATED, []).append(obj)
@@ -179,7 +178,7 @@ class ServerFactory:
         document = self._state.settings.server_options(given)
         server = Server(**document)
         self._made.append(server)
-        self._state.created(server, manage_keep="keep" not in given)
+        self._state.created(server)
         return server
 
     @property
@@ -200,13 +199,10 @@ class ClusterFactory:
         self._made: list[Cluster] = []
 
     def __call__(self, **options: Unpack[ClusterKeywords]) -> Cluster:
-        given = dict(options)
-        template = given.get("server")
-        explicit_keep = "keep" in given or (isinstance(template, dict) and "keep" in template)
-        document = self._state.settings.server_options(given, template=True)
+        document = self._state.settings.server_options(dict(options), template=True)
         cluster = Cluster(**document)
         self._made.append(cluster)
-        self._state.created(cluster, manage_keep=not explicit_keep)
+        self._state.created(cluster)
         return cluster
 
     @property
@@ -293,7 +289,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--nats-server-keep",
         dest="nats_server_keep",
         default=None,
-        choices=KEEP_CHOICES,
+        metavar="POLICY",
         help="keep servers' directories (log, config, store): never, on-failure (default), always",
     )
     group.addoption(
@@ -373,13 +369,12 @@ def pytest_runtest_makereport(
         return report
     state = _state(item.config)
     for obj in _used_by(item):
-        # Only the policy of what the plugin's factories made is known (and carried out) here.
-        managed = obj in state.managed
-        keep = managed and state.settings.keep == "always"
-        if managed and state.settings.keep == "on-failure":
-            with contextlib.suppress(NatsServerError):
-                obj.set_keep("always")
-                keep = True
+        marked = True
+        try:
+            obj.mark_failed()  # the one keep-on-failure mechanism: the library keeps what its policy says
+        except NatsServerError:
+            marked = False
+        labelled: list[tuple[str, Server]]
         if isinstance(obj, Supercluster):
             labelled = [
                 (f"supercluster cluster {name} node {i}", node)
@@ -391,11 +386,24 @@ def pytest_runtest_makereport(
         else:
             labelled = [("server", obj)]
         for label, server in labelled:
+            keep = _policy(server, state.settings.keep) == "always" or (
+                marked and _policy(server, state.settings.keep) == "on-failure"
+            )
             report.sections.append(_log_section(server, label, state.settings.log_lines, keep))
             if keep:
                 with contextlib.suppress(NatsServerError):
                     state.kept.append(server.dir)
     return report
+
+
+def _policy(server: Server, default: Keep) -> str:
+    """The keep policy a server runs under: its ``keep`` option (canonical, as the library serializes it), else the
+    plugin's setting (the library's default comes from the same ``$NATS_SERVER_KEEP``)."""
+    try:
+        keep = server.options.get("keep")
+    except NatsServerError:
+        keep = None
+    return str(keep) if keep else default
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

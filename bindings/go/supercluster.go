@@ -245,8 +245,12 @@ func (sc *Supercluster) LameDuckNode(c, i int) error {
 
 // SetKeep sets the keep policy of every node.
 func (sc *Supercluster) SetKeep(k Keep) error {
+	code, err := keepCode(k)
+	if err != nil {
+		return err
+	}
 	return sc.call("SetKeep", func(h *C.nats_supercluster_t, e **C.char) C.nats_server_status {
-		return C.nats_supercluster_set_keep(h, keepCode(k), e)
+		return C.nats_supercluster_set_keep(h, code, e)
 	})
 }
 

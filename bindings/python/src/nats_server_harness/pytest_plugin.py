@@ -223,13 +223,10 @@ class SuperclusterFactory:
         self._made: list[Supercluster] = []
 
     def __call__(self, **options: Unpack[SuperclusterKeywords]) -> Supercluster:
-        given = dict(options)
-        template = given.get("server")
-        explicit_keep = "keep" in given or (isinstance(template, dict) and "keep" in template)
-        document = self._state.settings.server_options(given, template=True)
+        document = self._state.settings.server_options(dict(options), template=True)
         supercluster = Supercluster(**document)
         self._made.append(supercluster)
-        self._state.created(supercluster, manage_keep=not explicit_keep)
+        self._state.created(supercluster)
         return supercluster
 
     @property

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use nats_server::internals::{
     binary_version, http_get, resolve_binary, wait_for_ports_file, PortsFile,
 };
-use nats_server::{Cluster, ClusterOptions, Keep, Server, ServerOptions};
+use nats_server::{
+    Cluster, ClusterOptions, Keep, Server, ServerOptions, Supercluster, SuperclusterOptions,
+};
 
 fn main() {
     let bin = resolve_binary(None).expect("set NATS_SERVER_BIN or put nats-server on PATH");
@@ -71,6 +73,19 @@ fn main() {
         cluster_runs,
         || bare_cluster(&bin, 3),
         || start_only(|| Cluster::run(&cluster_opts).unwrap()),
+    );
+    let supercluster_opts = SuperclusterOptions::new()
+        .clusters(2)
+        .nodes(3)
+        .server(js.clone());
+    compare(
+        "supercluster 2x3 jetstream",
+        std::env::var("BENCH_SUPERCLUSTER_RUNS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(3),
+        || bare_supercluster(&bin, 2, 3),
+        || start_only(|| Supercluster::run(&supercluster_opts).unwrap()),
     );
     compare(
         "20 servers in parallel",
@@ -370,6 +385,165 @@ fn bare_cluster(bin: &Path, n: usize) -> f64 {
         std::thread::sleep(Duration::from_millis(5));
     }
     t.elapsed().as_secs_f64() * 1e3
+}
+
+/// A JetStream supercluster of `m` clusters of `n` bare servers, started by hand in the harness's order (node 1
+/// of cluster 1; node 1 of the others with a gateway to it; the rest with a route to their node 1 and gateways
+/// to every other node 1; routes padded with closed ports so every node expects m x n meta peers), then polled
+/// by a plain loop for the harness's readiness: every node routes to its cluster's peers, has an outbound
+/// gateway to every other cluster, each cluster has one inbound gateway per remote node, every node names the
+/// same meta leader and answers /healthz with 200.
+fn bare_supercluster(bin: &Path, m: usize, n: usize) -> f64 {
+    let t = Instant::now();
+    let total = m * n;
+    let confs = tempfile::tempdir().unwrap();
+    let padding: Vec<String> = (0..total)
+        .map(|_| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("nats://127.0.0.1:{}", l.local_addr().unwrap().port())
+        })
+        .collect();
+    let tag = fastrand::u32(..);
+    let cname = |c: usize| format!("b{c}-{tag}");
+    let conf_of = |c: usize, i: usize, mut routes: Vec<String>, gateways: &[(String, String)]| {
+        routes.extend(
+            padding
+                .iter()
+                .take(total.saturating_sub(routes.len() + gateways.len()))
+                .cloned(),
+        );
+        let gw: Vec<String> = gateways
+            .iter()
+            .map(|(name, url)| format!("{{name: \"{name}\", urls: [\"{url}\"]}}"))
+            .collect();
+        let text = format!(
+            "server_name: \"{}-{}\"\ncluster {{ name: \"{}\", listen: \"127.0.0.1:-1\", routes: [{}] }}\n\
+             gateway {{ name: \"{}\", listen: \"127.0.0.1:-1\", gateways: [{}] }}\n",
+            cname(c),
+            i + 1,
+            cname(c),
+            routes.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", "),
+            cname(c),
+            gw.join(", ")
+        );
+        let path = confs.path().join(format!("{c}-{i}.conf"));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let start = |path: PathBuf| {
+        let path = path.to_string_lossy().into_owned();
+        BareServer::start(bin, &["-js", "-c", &path])
+    };
+    let port = |s: &BareServer, what: &str| -> u16 {
+        if what == "cluster" {
+            return PortsFile::port_of(&s.ports.cluster).unwrap();
+        }
+        let mon = PortsFile::port_of(&s.ports.monitoring).unwrap();
+        let (_, varz) = http_get(
+            &format!("http://127.0.0.1:{mon}/varz"),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        varz[what]["port"].as_u64().unwrap() as u16
+    };
+    let mut firsts = vec![start(conf_of(0, 0, vec![], &[]))];
+    let to_first = vec![(
+        cname(0),
+        format!("nats://127.0.0.1:{}", port(&firsts[0], "gateway")),
+    )];
+    let others: Vec<PathBuf> = (1..m).map(|c| conf_of(c, 0, vec![], &to_first)).collect();
+    firsts.extend(parallel_map(others, start));
+    let seeds: Vec<(String, String)> = firsts
+        .iter()
+        .enumerate()
+        .map(|(c, s)| (cname(c), format!("nats://127.0.0.1:{}", port(s, "gateway"))))
+        .collect();
+    let mut rest = Vec::new();
+    for (c, first) in firsts.iter().enumerate() {
+        let seed = format!("nats://127.0.0.1:{}", port(first, "cluster"));
+        let gws: Vec<(String, String)> = seeds
+            .iter()
+            .filter(|(name, _)| *name != cname(c))
+            .cloned()
+            .collect();
+        for i in 1..n {
+            rest.push((c, conf_of(c, i, vec![seed.clone()], &gws)));
+        }
+    }
+    let mut nodes: Vec<(usize, BareServer)> = firsts.into_iter().enumerate().collect();
+    let cluster_of: Vec<usize> = rest.iter().map(|(c, _)| *c).collect();
+    let started = parallel_map(rest.into_iter().map(|(_, p)| p).collect(), start);
+    nodes.extend(cluster_of.into_iter().zip(started));
+    let mon: Vec<(usize, String)> = nodes
+        .iter()
+        .map(|(c, s)| {
+            (
+                *c,
+                format!(
+                    "http://127.0.0.1:{}",
+                    PortsFile::port_of(&s.ports.monitoring).unwrap()
+                ),
+            )
+        })
+        .collect();
+    let get = |url: String| {
+        http_get(&url, Duration::from_secs(2)).unwrap_or((0, serde_json::Value::Null))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut ready = true;
+        let mut leaders = Vec::new();
+        let mut inbound = vec![vec![0usize; m]; m];
+        for (c, base) in &mon {
+            let (_, routez) = get(format!("{base}/routez"));
+            let peers: std::collections::HashSet<&str> = routez["routes"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|x| x["remote_id"].as_str()).collect())
+                .unwrap_or_default();
+            ready &= peers.len() >= n - 1;
+            let (_, gz) = get(format!("{base}/gatewayz"));
+            for o in (0..m).filter(|o| o != c) {
+                ready &= gz["outbound_gateways"].get(cname(o)).is_some();
+                inbound[*c][o] += gz["inbound_gateways"][cname(o)]
+                    .as_array()
+                    .map_or(0, Vec::len);
+            }
+            let (_, jsz) = get(format!("{base}/jsz"));
+            leaders.push(
+                jsz["meta_cluster"]["leader"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+        for (c, row) in inbound.iter().enumerate() {
+            ready &= row.iter().enumerate().all(|(o, k)| o == c || *k == n);
+        }
+        ready &= !leaders[0].is_empty() && leaders.iter().all(|l| *l == leaders[0]);
+        if ready
+            && mon
+                .iter()
+                .all(|(_, base)| get(format!("{base}/healthz")).0 == 200)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bare supercluster not ready in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let took = t.elapsed().as_secs_f64() * 1e3;
+    drop(nodes);
+    took
+}
+
+/// Runs `f` on every item on its own thread; results in order.
+fn parallel_map<I: Send, T: Send>(items: Vec<I>, f: impl Fn(I) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.into_iter().map(|item| s.spawn(|| f(item))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
 }
 
 /// The original crate's way: spawn, then read the log every 500 ms until it names the client address.

@@ -200,6 +200,18 @@ typedef struct nats_cluster_t nats_cluster_t;
  */
 typedef struct nats_server_t nats_server_t;
 
+/**
+ * A supercluster (opaque): clusters of `nats-server` processes joined by gateways, made by
+ * `nats_supercluster_run` and freed by `nats_supercluster_free`.
+ *
+ * The supercluster owns its nodes. `nats_supercluster_node` lends a node's `nats_server_t` handle, valid until
+ * the supercluster is freed; `nats_server_free` on it is detected and does nothing.
+ *
+ * Thread safety: one mutex is shared with the node handles, so the supercluster and its nodes may be used from
+ * several threads at once; calls are serialized. Freeing must not race with any other call on it or its nodes.
+ */
+typedef struct nats_supercluster_t nats_supercluster_t;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -430,6 +442,42 @@ nats_server_status nats_server_websocket_url(const nats_server_t *server, char *
 nats_server_status nats_server_cluster_url(const nats_server_t *server,
                                            char **out,
                                            char **error);
+
+/**
+ * The gateway URL other clusters use to reach this server, e.g. `nats://127.0.0.1:7222`.
+ * `NATS_SERVER_UNAVAILABLE` without a gateway listener (nodes of a supercluster have one). Free `*out` with
+ * `nats_server_string_free`.
+ */
+nats_server_status nats_server_gateway_url(const nats_server_t *server, char **out, char **error);
+
+/**
+ * The leaf node URL leaves connect to, e.g. `nats://127.0.0.1:7422` (give it to a leaf as
+ * `{"leaf_remotes": [{"urls": [URL]}]}`). `NATS_SERVER_UNAVAILABLE` unless the server is a hub
+ * (`"leafnodes": true`). Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_leafnode_url(const nats_server_t *server, char **out, char **error);
+
+/**
+ * The MQTT URL, e.g. `mqtt://127.0.0.1:1883`. `NATS_SERVER_UNAVAILABLE` unless `"mqtt": true`. Free `*out`
+ * with `nats_server_string_free`.
+ */
+nats_server_status nats_server_mqtt_url(const nats_server_t *server, char **out, char **error);
+
+/**
+ * The number of leaf node connections the server lists in `/leafz` (a hub's leaves, a leaf's hubs), in `*out`.
+ */
+nats_server_status nats_server_leaf_connections(const nats_server_t *server,
+                                                size_t *out,
+                                                char **error);
+
+/**
+ * Waits up to `timeout_ms` until the server lists at least `count` leaf node connections in `/leafz`: on a hub,
+ * until its leaves are connected (again, e.g. after the hub restarted). `NATS_SERVER_TIMEOUT` otherwise.
+ */
+nats_server_status nats_server_wait_for_leaf_connections(const nats_server_t *server,
+                                                         size_t count,
+                                                         uint64_t timeout_ms,
+                                                         char **error);
 
 /**
  * The server's private directory (generated config, log, captured output, default store). Free `*out` with
@@ -684,6 +732,157 @@ nats_server_status nats_server_seed_file(const nats_server_t *server,
  * `nats_server_string_free`.
  */
 nats_server_status nats_server_auth_json(const nats_server_t *server, char **out, char **error);
+
+/**
+ * Starts a supercluster from options given as one JSON document (the schema of the Rust `SuperclusterOptions`;
+ * NULL or `{}` means 2 clusters of 3 nodes without JetStream) and returns once it is ready: every cluster fully
+ * meshed, every gateway connected and, with JetStream, one meta leader every node agrees on and every node healthy.
+ *
+ * Example options: `{"clusters": 2, "nodes": 3, "names": ["east", "west"], "server": {"jetstream": true}}`.
+ * An unknown or ill-typed field, or an impossible shape (`"clusters": 0`), fails with
+ * `NATS_SERVER_INVALID_OPTIONS` and a message naming it.
+ *
+ * On success `*out` is a new handle owned by the caller: free it with `nats_supercluster_free`. On failure `*out`
+ * is NULL, nothing is left running, and `*error` holds the cause.
+ */
+nats_server_status nats_supercluster_run(const char *options_json,
+                                         nats_supercluster_t **out,
+                                         char **error);
+
+/**
+ * Frees the supercluster: kills and reaps every node and removes their directories (unless kept). Every node
+ * handle it lent becomes invalid. NULL is accepted (`NATS_SERVER_OK`); a handle that is not a live supercluster is
+ * `NATS_SERVER_INVALID_HANDLE`.
+ */
+nats_server_status nats_supercluster_free(nats_supercluster_t *sc);
+
+/**
+ * The number of clusters, in `*out`.
+ */
+nats_server_status nats_supercluster_len(const nats_supercluster_t *sc, size_t *out, char **error);
+
+/**
+ * The number of nodes of cluster `cluster` (0-based), in `*out`. A cluster index out of range is
+ * `NATS_SERVER_INVALID_ARGUMENT`.
+ */
+nats_server_status nats_supercluster_cluster_len(const nats_supercluster_t *sc,
+                                                 size_t cluster,
+                                                 size_t *out,
+                                                 char **error);
+
+/**
+ * The name of cluster `cluster` (its gateway name, e.g. for JetStream placement). Free `*out` with
+ * `nats_server_string_free`.
+ */
+nats_server_status nats_supercluster_cluster_name(const nats_supercluster_t *sc,
+                                                  size_t cluster,
+                                                  char **out,
+                                                  char **error);
+
+/**
+ * Lends the handle of node `index` of cluster `cluster` (both 0-based) in `*out`. The handle is owned by the
+ * supercluster: valid until `nats_supercluster_free`, never freed by the caller. Every `nats_server_*` call works
+ * on it. An index out of range is `NATS_SERVER_INVALID_ARGUMENT`.
+ */
+nats_server_status nats_supercluster_node(nats_supercluster_t *sc,
+                                          size_t cluster,
+                                          size_t index,
+                                          nats_server_t **out,
+                                          char **error);
+
+/**
+ * Every node's client URL by cluster, as a JSON array of arrays of strings (`[["nats://localhost:A", ...], ...]`).
+ * Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_supercluster_client_urls_json(const nats_supercluster_t *sc,
+                                                      char **out,
+                                                      char **error);
+
+/**
+ * Kills node `index` of cluster `cluster` (SIGKILL, like a crash).
+ */
+nats_server_status nats_supercluster_kill_node(nats_supercluster_t *sc,
+                                               size_t cluster,
+                                               size_t index,
+                                               char **error);
+
+/**
+ * Stops node `index` of cluster `cluster` gracefully.
+ */
+nats_server_status nats_supercluster_stop_node(nats_supercluster_t *sc,
+                                               size_t cluster,
+                                               size_t index,
+                                               char **error);
+
+/**
+ * Starts node `index` of cluster `cluster` again (same ports, same store) and waits until it is back in the
+ * supercluster (routes, gateways, JetStream).
+ */
+nats_server_status nats_supercluster_start_node(nats_supercluster_t *sc,
+                                                size_t cluster,
+                                                size_t index,
+                                                char **error);
+
+/**
+ * Restarts node `index` of cluster `cluster` (same ports, same store) and waits until it is back in the
+ * supercluster.
+ */
+nats_server_status nats_supercluster_restart_node(nats_supercluster_t *sc,
+                                                  size_t cluster,
+                                                  size_t index,
+                                                  char **error);
+
+/**
+ * Freezes node `index` of cluster `cluster` (SIGSTOP). Readiness waits leave paused nodes out.
+ */
+nats_server_status nats_supercluster_pause_node(nats_supercluster_t *sc,
+                                                size_t cluster,
+                                                size_t index,
+                                                char **error);
+
+/**
+ * Lets node `index` of cluster `cluster` run again (SIGCONT).
+ */
+nats_server_status nats_supercluster_resume_node(nats_supercluster_t *sc,
+                                                 size_t cluster,
+                                                 size_t index,
+                                                 char **error);
+
+/**
+ * Puts node `index` of cluster `cluster` into lame duck mode.
+ */
+nats_server_status nats_supercluster_lame_duck_node(nats_supercluster_t *sc,
+                                                    size_t cluster,
+                                                    size_t index,
+                                                    char **error);
+
+/**
+ * Sets the keep policy (a `nats_server_keep` value) of every node.
+ */
+nats_server_status nats_supercluster_set_keep(nats_supercluster_t *sc, int32_t keep, char **error);
+
+/**
+ * Records that the test using this supercluster failed, for every node (see `nats_server_mark_failed`).
+ */
+nats_server_status nats_supercluster_mark_failed(nats_supercluster_t *sc, char **error);
+
+/**
+ * Waits up to `timeout_ms` until the supercluster is ready again (meshes, gateways, JetStream leader and health;
+ * stopped and paused nodes left out). `NATS_SERVER_TIMEOUT` otherwise.
+ */
+nats_server_status nats_supercluster_wait_ready(const nats_supercluster_t *sc,
+                                                uint64_t timeout_ms,
+                                                char **error);
+
+/**
+ * Waits up to `timeout_ms` until the running nodes agree on a JetStream meta leader; its cluster and node indices
+ * go to `*cluster` and `*index` (each may be NULL). `NATS_SERVER_TIMEOUT` otherwise.
+ */
+nats_server_status nats_supercluster_wait_for_leader(const nats_supercluster_t *sc,
+                                                     uint64_t timeout_ms,
+                                                     size_t *cluster,
+                                                     size_t *index,
+                                                     char **error);
 
 #ifdef __cplusplus
 }  // extern "C"

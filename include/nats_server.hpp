@@ -11,6 +11,10 @@
 //   nats_server::cluster c(R"({"nodes": 3, "server": {"jetstream": true}})");
 //   nats_server::server_ref n = c.node(0);          // borrowed: lives as long as the cluster
 //   c.kill_node(0);
+//   nats_server::supercluster sc(R"({"clusters": 2, "nodes": 3})");
+//   sc.restart_node(1, 0);                          // back in the supercluster (gateways) when it returns
+//   nats_server::server hub(R"({"leafnodes": true})");
+//   nats_server::server leaf(R"({"leaf_remotes": [{"urls": [")" + hub.leafnode_url() + R"("]}]})");
 //
 // Thread safety is that of the C handles: one object may be used from several threads at once, except that it must
 // not be destroyed or moved from while another thread uses it.
@@ -177,6 +181,19 @@ public:
     std::string monitoring_url() const { return text(nats_server_monitoring_url); }
     std::string websocket_url() const { return text(nats_server_websocket_url); }
     std::string cluster_url() const { return text(nats_server_cluster_url); }
+    std::string gateway_url() const { return text(nats_server_gateway_url); }
+    /// The URL leaves connect to (a hub: `{"leafnodes": true}`).
+    std::string leafnode_url() const { return text(nats_server_leafnode_url); }
+    std::string mqtt_url() const { return text(nats_server_mqtt_url); }
+    /// The leaf node connections the server lists in /leafz now.
+    std::size_t leaf_connections() const {
+        return detail::value_call<std::size_t>(
+            [&](std::size_t *o, char **e) { return nats_server_leaf_connections(h_, o, e); });
+    }
+    /// Waits until the server lists at least `count` leaf node connections (a hub: its leaves are back).
+    void wait_for_leaf_connections(std::size_t count, std::chrono::milliseconds timeout) {
+        detail::call([&](char **e) { return nats_server_wait_for_leaf_connections(h_, count, to_ms(timeout), e); });
+    }
     std::string dir() const { return text(nats_server_dir); }
     std::string store_dir() const { return text(nats_server_store_dir); }
     std::string log_path() const { return text(nats_server_log_path); }
@@ -329,6 +346,86 @@ private:
     }
 
     nats_cluster_t *h_ = nullptr;
+};
+
+/// An owned supercluster (clusters joined by gateways): ready after the constructor, stopped by the destructor.
+/// Move-only. Nodes are addressed by cluster and node index (both 0-based).
+class supercluster {
+public:
+    /// Starts a supercluster from JSON options (nullptr: 2 clusters x 3 nodes, no JetStream). Throws on failure.
+    explicit supercluster(const char *options_json = nullptr) {
+        detail::call([&](char **e) { return nats_supercluster_run(options_json, &h_, e); });
+    }
+    explicit supercluster(const std::string &options_json) : supercluster(options_json.c_str()) {}
+    ~supercluster() { nats_supercluster_free(h_); }
+
+    supercluster(supercluster &&other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+    supercluster &operator=(supercluster &&other) noexcept {
+        if (this != &other) {
+            nats_supercluster_free(h_);
+            h_ = std::exchange(other.h_, nullptr);
+        }
+        return *this;
+    }
+    supercluster(const supercluster &) = delete;
+    supercluster &operator=(const supercluster &) = delete;
+
+    nats_supercluster_t *handle() const noexcept { return h_; }
+
+    /// The number of clusters.
+    std::size_t size() const {
+        return detail::value_call<std::size_t>(
+            [&](std::size_t *o, char **e) { return nats_supercluster_len(h_, o, e); });
+    }
+    /// The number of nodes of cluster c.
+    std::size_t cluster_size(std::size_t c) const {
+        return detail::value_call<std::size_t>(
+            [&](std::size_t *o, char **e) { return nats_supercluster_cluster_len(h_, c, o, e); });
+    }
+    /// Cluster c's name (its gateway name, e.g. for JetStream placement).
+    std::string cluster_name(std::size_t c) const {
+        return detail::string_call([&](char **o, char **e) { return nats_supercluster_cluster_name(h_, c, o, e); });
+    }
+    /// Node i of cluster c, borrowed: valid as long as this supercluster.
+    server_ref node(std::size_t c, std::size_t i) const {
+        return server_ref(detail::value_call<nats_server_t *>(
+            [&](nats_server_t **o, char **e) { return nats_supercluster_node(h_, c, i, o, e); }));
+    }
+    /// Every node's client URL by cluster, as JSON (an array of arrays).
+    std::string client_urls_json() const {
+        return detail::string_call([&](char **o, char **e) { return nats_supercluster_client_urls_json(h_, o, e); });
+    }
+
+    void kill_node(std::size_t c, std::size_t i) { fault(nats_supercluster_kill_node, c, i); }
+    void stop_node(std::size_t c, std::size_t i) { fault(nats_supercluster_stop_node, c, i); }
+    void start_node(std::size_t c, std::size_t i) { fault(nats_supercluster_start_node, c, i); }
+    void restart_node(std::size_t c, std::size_t i) { fault(nats_supercluster_restart_node, c, i); }
+    void pause_node(std::size_t c, std::size_t i) { fault(nats_supercluster_pause_node, c, i); }
+    void resume_node(std::size_t c, std::size_t i) { fault(nats_supercluster_resume_node, c, i); }
+    void lame_duck_node(std::size_t c, std::size_t i) { fault(nats_supercluster_lame_duck_node, c, i); }
+    void set_keep(nats_server_keep keep) {
+        detail::call([&](char **e) { return nats_supercluster_set_keep(h_, static_cast<int32_t>(keep), e); });
+    }
+    void mark_failed() { detail::call([&](char **e) { return nats_supercluster_mark_failed(h_, e); }); }
+    void wait_ready(std::chrono::milliseconds timeout) {
+        detail::call([&](char **e) { return nats_supercluster_wait_ready(h_, ms(timeout), e); });
+    }
+    /// Waits for a JetStream meta leader; returns its (cluster, node) indices.
+    std::pair<std::size_t, std::size_t> wait_for_leader(std::chrono::milliseconds timeout) {
+        std::size_t c = 0, i = 0;
+        detail::call([&](char **e) { return nats_supercluster_wait_for_leader(h_, ms(timeout), &c, &i, e); });
+        return {c, i};
+    }
+
+private:
+    static uint64_t ms(std::chrono::milliseconds timeout) {
+        return timeout.count() < 0 ? 0 : static_cast<uint64_t>(timeout.count());
+    }
+    template <class F> void fault(F f, std::size_t c, std::size_t i) {
+        detail::call([&](char **e) { return f(h_, c, i, e); });
+    }
+
+    nats_supercluster_t *h_ = nullptr;
 };
 
 } // namespace nats_server

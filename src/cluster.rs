@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::options::{ClusterListener, ClusterOptions};
+use crate::options::{ClusterListener, ClusterOptions, GatewayListener, ServerOptions};
 use crate::ready::{dial_host, url_host, Backoff};
 use crate::server::Server;
 
@@ -30,6 +30,66 @@ pub struct Cluster {
     ready_timeout: Duration,
     /// Keeps node 1's placeholder route port reserved (bound, never listening) for the cluster's life.
     _placeholder_route: Option<ReservedPort>,
+    /// Set by [`crate::Supercluster`]: the JetStream meta group then spans every cluster, so this cluster's own
+    /// readiness is its mesh only and the supercluster checks JetStream.
+    pub(crate) in_supercluster: bool,
+}
+
+/// What a supercluster adds to the nodes of its clusters at their first start.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NodeLinks {
+    /// The node's gateway listener and the gateways it connects to.
+    pub gateway: Option<GatewayListener>,
+    /// The JetStream meta group size a node should expect at its first start (0: leave it to the server).
+    /// nats-server expects `max(2, routes + gateway URLs of other clusters)` peers; the harness pads each node's
+    /// routes with `padding` so that it expects every node of the supercluster. No cluster then reaches a quorum
+    /// on its own and elects a meta leader of its own before its gateways connect (they are solicited 1 s after
+    /// a start), which would split the meta group for good.
+    pub expected_peers: usize,
+    /// Route URLs to reserved closed ports, for the padding.
+    pub padding: Vec<String>,
+}
+
+impl NodeLinks {
+    fn apply(&self, node: &mut ServerOptions) {
+        node.gateway = self.gateway.clone();
+        let gateway_urls: usize = self
+            .gateway
+            .iter()
+            .flat_map(|g| &g.gateways)
+            .map(|g| g.urls.len())
+            .sum();
+        if let Some(cluster) = node.cluster.as_mut() {
+            let mut padding = self.padding.iter();
+            while cluster.routes.len() + gateway_urls < self.expected_peers {
+                match padding.next() {
+                    Some(url) => cluster.routes.push(url.clone()),
+                    None => break,
+                }
+            }
+        }
+    }
+}
+
+/// The options of node `i` of cluster `name`, with `routes`.
+fn node_options(opts: &ClusterOptions, name: &str, i: usize, routes: Vec<String>) -> ServerOptions {
+    let mut node = opts.server.clone();
+    node.name = Some(
+        opts.node_names
+            .get(i)
+            .cloned()
+            .or_else(|| opts.server.name.as_ref().map(|n| format!("{n}-{}", i + 1)))
+            .unwrap_or_else(|| format!("node{}", i + 1)),
+    );
+    if let Some(file) = opts.node_config_files.get(i) {
+        node.config_file = Some(file.clone());
+    }
+    node.cluster = Some(ClusterListener {
+        name: name.to_string(),
+        port: None,
+        routes,
+    });
+    node
 }
 
 impl Cluster {
@@ -49,46 +109,57 @@ impl Cluster {
     /// Starts the nodes and returns once the cluster is ready (see the module docs). A node that fails to start
     /// fails the whole start with its own words, and nothing is left running.
     pub fn run(opts: &ClusterOptions) -> Result<Cluster> {
+        let none = NodeLinks::default();
+        let mut cluster = Cluster::start_first(opts, &none)?.start_rest(opts, &none)?;
+        cluster.route_every_node_to_all_others();
+        cluster.wait_ready(cluster.ready_timeout)?;
+        Ok(cluster)
+    }
+
+    /// Validates the options and starts node 1 (with a dynamic cluster port and, when given, `gateway`): the
+    /// first half of a start; [`Cluster::start_rest`] is the second. Superclusters run the halves of several
+    /// clusters in step.
+    pub(crate) fn start_first(opts: &ClusterOptions, links: &NodeLinks) -> Result<Cluster> {
         opts.validate()?;
         let name = opts
             .name
             .clone()
             .unwrap_or_else(|| format!("c{:016x}", crate::unique::random_u64()));
         let placeholder = ReservedPort::new(dial_host(&opts.server.host))?;
-        let node_opts = |i: usize, routes: Vec<String>| {
-            let mut node = opts.server.clone();
-            node.name = Some(
-                opts.node_names
-                    .get(i)
-                    .cloned()
-                    .or_else(|| opts.server.name.as_ref().map(|n| format!("{n}-{}", i + 1)))
-                    .unwrap_or_else(|| format!("node{}", i + 1)),
-            );
-            if let Some(file) = opts.node_config_files.get(i) {
-                node.config_file = Some(file.clone());
-            }
-            node.cluster = Some(ClusterListener {
-                name: name.clone(),
-                port: None,
-                routes,
-            });
-            node
-        };
         let placeholder_route = format!(
             "nats://{}:{}",
             url_host(dial_host(&opts.server.host)),
             placeholder.port
         );
-        let first = Server::run(&node_opts(0, vec![placeholder_route]))
-            .map_err(|e| e.context("cluster node 1 failed to start"))?;
-        let seed = first
+        let mut first = node_options(opts, &name, 0, vec![placeholder_route]);
+        links.apply(&mut first);
+        let first = Server::run(&first).map_err(|e| e.context("cluster node 1 failed to start"))?;
+        Ok(Cluster {
+            servers: vec![first],
+            name,
+            ready_timeout: Duration::from_millis(opts.ready_timeout_ms),
+            _placeholder_route: Some(placeholder),
+            in_supercluster: false,
+        })
+    }
+
+    /// Starts nodes 2..N in parallel with a route to node 1 (and, when given, `gateway`). A node that fails to
+    /// start fails the whole start with its own words, and nothing is left running.
+    pub(crate) fn start_rest(
+        mut self,
+        opts: &ClusterOptions,
+        links: &NodeLinks,
+    ) -> Result<Cluster> {
+        let seed = self.servers[0]
             .cluster_url()
             .expect("a cluster node has a cluster listener");
         // Plain threads that own their options, not `thread::scope`: a scope creates a `std::thread::current()`
         // handle on the calling thread, which a C caller's valgrind reports as "possibly lost".
+        let name = self.name.clone();
         let starts: Vec<_> = (1..opts.nodes)
             .map(|i| {
-                let node = node_opts(i, vec![seed.clone()]);
+                let mut node = node_options(opts, &name, i, vec![seed.clone()]);
+                links.apply(&mut node);
                 std::thread::Builder::new()
                     .name(format!("start node {}", i + 1))
                     .spawn(move || {
@@ -107,20 +178,11 @@ impl Cluster {
                 })
             })
             .collect();
-        let mut servers = vec![first];
         for node in others {
             // On any failure the servers started so far are dropped here: stopped and cleaned up.
-            servers.push(node?);
+            self.servers.push(node?);
         }
-        let mut cluster = Cluster {
-            servers,
-            name,
-            ready_timeout: Duration::from_millis(opts.ready_timeout_ms),
-            _placeholder_route: Some(placeholder),
-        };
-        cluster.route_every_node_to_all_others();
-        cluster.wait_ready(cluster.ready_timeout)?;
-        Ok(cluster)
+        Ok(self)
     }
 
     /// The cluster's name.
@@ -228,7 +290,7 @@ impl Cluster {
     pub fn wait_ready(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         self.wait_mesh(deadline)?;
-        if self.jetstream() {
+        if self.jetstream() && !self.in_supercluster {
             self.wait_leader(deadline)?;
             self.wait_healthy(deadline)?;
         }
@@ -253,31 +315,16 @@ impl Cluster {
             .filter(|(_, s)| s.is_running() && !s.is_paused())
     }
 
-    /// Polls `check` until it yields a value or `deadline` passes; the error then quotes the last reason it gave.
-    /// Monitoring failures count as "not yet": a node busy electing may answer slowly.
     fn poll<T>(
         &self,
         deadline: Instant,
         what: &str,
-        mut check: impl FnMut() -> Result<T, String>,
+        check: impl FnMut() -> Result<T, String>,
     ) -> Result<T> {
-        let mut backoff = Backoff::new(Duration::from_millis(5));
-        loop {
-            let reason = match check() {
-                Ok(value) => return Ok(value),
-                Err(reason) => reason,
-            };
-            if Instant::now() >= deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("cluster {}: {what} in time: {reason}", self.name),
-                ));
-            }
-            backoff.sleep(deadline);
-        }
+        poll_until(&format!("cluster {}", self.name), deadline, what, check)
     }
 
-    fn wait_mesh(&self, deadline: Instant) -> Result<()> {
+    pub(crate) fn wait_mesh(&self, deadline: Instant) -> Result<()> {
         self.poll(deadline, "the nodes did not form a full mesh", || {
             let gaps = self.mesh_gaps()?;
             if gaps.is_empty() {
@@ -324,103 +371,35 @@ impl Cluster {
         Ok(gaps)
     }
 
+    /// The active nodes, labelled for messages ("node 2").
+    fn labelled(&self) -> Vec<(usize, String, &Server)> {
+        self.active()
+            .map(|(i, s)| (i, format!("node {}", i + 1), s))
+            .collect()
+    }
+
     fn wait_leader(&self, deadline: Instant) -> Result<usize> {
-        self.poll(deadline, "no JetStream meta leader", || {
-            let leader = self.agreed_leader()?;
-            let behind = self.peers_not_current(leader)?;
-            if behind.is_empty() {
-                Ok(leader)
-            } else {
-                Err(format!(
-                    "node {} leads but does not yet see every peer as current: {}",
-                    leader + 1,
-                    behind.join("; ")
-                ))
-            }
-        })
+        let nodes = self.labelled();
+        let scope = format!("cluster {}", self.name);
+        wait_meta_leader(&scope, &nodes, deadline).map(|pos| nodes[pos].0)
     }
 
     /// The active node that every active node names as meta leader, or why there is none.
     fn agreed_leader(&self) -> Result<usize, String> {
-        let mut agreed: Option<String> = None;
-        for (i, server) in self.active() {
-            let jsz = server.monitor("jsz").map_err(|e| e.to_string())?;
-            let leader = jsz["meta_cluster"]["leader"].as_str().unwrap_or_default();
-            if leader.is_empty() {
-                return Err(format!("node {} knows no meta leader yet", i + 1));
-            }
-            match &agreed {
-                Some(a) if a != leader => {
-                    return Err(format!("the nodes name different leaders ({a}, {leader})"))
-                }
-                _ => agreed = Some(leader.to_string()),
-            }
-        }
-        let name = agreed.ok_or("no node is running")?;
-        self.active()
-            .find(|(_, s)| s.info()["server_name"].as_str() == Some(name.as_str()))
-            .map(|(i, _)| i)
-            .ok_or_else(|| format!("the nodes still name {name}, which is stopped or paused"))
-    }
-
-    /// The active peers the leader does not (yet) see as current, each with the leader's view of it.
-    fn peers_not_current(&self, leader: usize) -> Result<Vec<String>, String> {
-        let jsz = self.servers[leader]
-            .monitor("jsz")
-            .map_err(|e| e.to_string())?;
-        let replicas = jsz["meta_cluster"]["replicas"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let mut behind = Vec::new();
-        for (i, server) in self.active().filter(|(i, _)| *i != leader) {
-            let name = server.info()["server_name"].as_str().unwrap_or_default();
-            match replicas.iter().find(|r| r["name"].as_str() == Some(name)) {
-                None => behind.push(format!("node {} ({name}) is not among its peers", i + 1)),
-                Some(r)
-                    if !r["current"].as_bool().unwrap_or(false)
-                        || r["offline"].as_bool().unwrap_or(false) =>
-                {
-                    behind.push(format!("node {} ({name}): {r}", i + 1))
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(behind)
+        let nodes = self.labelled();
+        agreed_meta_leader(&nodes).map(|pos| nodes[pos].0)
     }
 
     fn wait_healthy(&self, deadline: Instant) -> Result<()> {
-        for (i, server) in self.active() {
-            loop {
-                let (status, body): (u16, Value) = match server.monitor_status("healthz") {
-                    Ok(answer) => answer,
-                    Err(e) => (0, Value::String(e.to_string())),
-                };
-                if status == 200 {
-                    break;
-                }
-                if Instant::now() >= deadline {
-                    return Err(Error::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "cluster {}: node {} is not healthy in time: {body}",
-                            self.name,
-                            i + 1
-                        ),
-                    ));
-                }
-                // Gently: each failed health check writes a warning into the server's log.
-                std::thread::sleep(
-                    Duration::from_millis(20)
-                        .min(deadline.saturating_duration_since(Instant::now())),
-                );
-            }
-        }
-        Ok(())
+        wait_all_healthy(
+            &format!("cluster {}", self.name),
+            &self.labelled(),
+            deadline,
+        )
     }
 
     /// After formation: every node's routes name every other node, so a restarted node rejoins by itself.
-    fn route_every_node_to_all_others(&mut self) {
+    pub(crate) fn route_every_node_to_all_others(&mut self) {
         let urls: Vec<Option<String>> = self.servers.iter().map(Server::cluster_url).collect();
         for (i, server) in self.servers.iter_mut().enumerate() {
             let routes = urls
@@ -434,6 +413,130 @@ impl Cluster {
     }
 }
 
+/// Active nodes for the JetStream checks shared by clusters and superclusters: (index, label, server).
+pub(crate) type Labelled<'a> = (usize, String, &'a Server);
+
+/// Polls `check` until it yields a value or `deadline` passes; the error then quotes the last reason it gave.
+/// Monitoring failures count as "not yet": a node busy electing may answer slowly.
+pub(crate) fn poll_until<T>(
+    scope: &str,
+    deadline: Instant,
+    what: &str,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> Result<T> {
+    let mut backoff = Backoff::new(Duration::from_millis(5));
+    loop {
+        let reason = match check() {
+            Ok(value) => return Ok(value),
+            Err(reason) => reason,
+        };
+        if Instant::now() >= deadline {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!("{scope}: {what} in time: {reason}"),
+            ));
+        }
+        backoff.sleep(deadline);
+    }
+}
+
+/// Waits until every node names the same meta leader and it sees every other node as a current peer; returns
+/// the leader's position in `nodes`.
+pub(crate) fn wait_meta_leader(
+    scope: &str,
+    nodes: &[Labelled],
+    deadline: Instant,
+) -> Result<usize> {
+    poll_until(scope, deadline, "no JetStream meta leader", || {
+        let leader = agreed_meta_leader(nodes)?;
+        let behind = peers_not_current(nodes, leader)?;
+        if behind.is_empty() {
+            Ok(leader)
+        } else {
+            Err(format!(
+                "{} leads but does not yet see every peer as current: {}",
+                nodes[leader].1,
+                behind.join("; ")
+            ))
+        }
+    })
+}
+
+/// The position in `nodes` of the node every node names as meta leader, or why there is none.
+pub(crate) fn agreed_meta_leader(nodes: &[Labelled]) -> Result<usize, String> {
+    let mut agreed: Option<String> = None;
+    for (_, label, server) in nodes {
+        let jsz = server.monitor("jsz").map_err(|e| e.to_string())?;
+        let leader = jsz["meta_cluster"]["leader"].as_str().unwrap_or_default();
+        if leader.is_empty() {
+            return Err(format!("{label} knows no meta leader yet"));
+        }
+        match &agreed {
+            Some(a) if a != leader => {
+                return Err(format!("the nodes name different leaders ({a}, {leader})"))
+            }
+            _ => agreed = Some(leader.to_string()),
+        }
+    }
+    let name = agreed.ok_or("no node is running")?;
+    nodes
+        .iter()
+        .position(|(_, _, s)| s.info()["server_name"].as_str() == Some(name.as_str()))
+        .ok_or_else(|| format!("the nodes still name {name}, which is stopped or paused"))
+}
+
+/// The nodes the leader does not (yet) see as current, each with the leader's view of it.
+fn peers_not_current(nodes: &[Labelled], leader: usize) -> Result<Vec<String>, String> {
+    let jsz = nodes[leader].2.monitor("jsz").map_err(|e| e.to_string())?;
+    let replicas = jsz["meta_cluster"]["replicas"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut behind = Vec::new();
+    for (pos, (_, label, server)) in nodes.iter().enumerate() {
+        if pos == leader {
+            continue;
+        }
+        let name = server.info()["server_name"].as_str().unwrap_or_default();
+        match replicas.iter().find(|r| r["name"].as_str() == Some(name)) {
+            None => behind.push(format!("{label} ({name}) is not among its peers")),
+            Some(r)
+                if !r["current"].as_bool().unwrap_or(false)
+                    || r["offline"].as_bool().unwrap_or(false) =>
+            {
+                behind.push(format!("{label} ({name}): {r}"))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(behind)
+}
+
+/// Waits until every node answers `/healthz` with 200 (asked gently: each failure is a warning in its log).
+pub(crate) fn wait_all_healthy(scope: &str, nodes: &[Labelled], deadline: Instant) -> Result<()> {
+    for (_, label, server) in nodes {
+        loop {
+            let (status, body): (u16, Value) = match server.monitor_status("healthz") {
+                Ok(answer) => answer,
+                Err(e) => (0, Value::String(e.to_string())),
+            };
+            if status == 200 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("{scope}: {label} is not healthy in time: {body}"),
+                ));
+            }
+            std::thread::sleep(
+                Duration::from_millis(20).min(deadline.saturating_duration_since(Instant::now())),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn bad_index(i: usize, len: usize) -> Error {
     Error::new(
         ErrorKind::InvalidOptions,
@@ -444,13 +547,13 @@ fn bad_index(i: usize, len: usize) -> Error {
 /// A TCP port bound but never listening: connections to it are refused, and no one else can take it while the
 /// socket is held.
 #[derive(Debug)]
-struct ReservedPort {
+pub(crate) struct ReservedPort {
     _socket: socket2::Socket,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl ReservedPort {
-    fn new(host: &str) -> Result<ReservedPort> {
+    pub(crate) fn new(host: &str) -> Result<ReservedPort> {
         let ip: std::net::IpAddr = host.parse().map_err(|_| {
             Error::new(
                 ErrorKind::InvalidOptions,

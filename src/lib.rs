@@ -31,10 +31,12 @@ mod error;
 #[doc(hidden)]
 pub mod ffi;
 mod jwt;
+mod links;
 mod options;
 mod process;
 mod ready;
 mod server;
+mod supercluster;
 mod unique;
 mod workdir;
 
@@ -56,8 +58,12 @@ pub use auth::{
 pub use binary::Version;
 pub use cluster::{Cluster, IntoConfig};
 pub use error::{Error, ErrorKind, Result};
-pub use options::{ClusterListener, ClusterOptions, Keep, ServerOptions};
+pub use options::{
+    ClusterListener, ClusterOptions, GatewayListener, Keep, LeafRemote, RemoteGateway,
+    ServerOptions, SuperclusterOptions,
+};
 pub use server::{Ports, Server};
+pub use supercluster::Supercluster;
 
 /// This library's version, e.g. `"0.2.0"` (not nats-server's: see [`Server::version`]). The C ABI hands it out
 /// as `nats_server_library_version()`.

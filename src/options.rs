@@ -75,6 +75,52 @@ pub struct ClusterListener {
     pub routes: Vec<String>,
 }
 
+/// A gateway listener for one server: joins its cluster to other clusters (a supercluster). The building block of
+/// [`crate::Supercluster`], usable on its own for custom topologies.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayListener {
+    /// The gateway name: the name of this server's cluster, the same on every node of it.
+    pub name: String,
+    /// The gateway port; `None` picks a free one (kept across restarts).
+    pub port: Option<u16>,
+    /// The other clusters to connect to, each by name with gateway URLs of some of its nodes.
+    pub gateways: Vec<RemoteGateway>,
+}
+
+/// Another cluster a gateway connects to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteGateway {
+    /// That cluster's gateway name.
+    pub name: String,
+    /// Gateway URLs of its nodes, e.g. `nats://127.0.0.1:7222`.
+    pub urls: Vec<String>,
+}
+
+/// A leaf node connection to a hub: makes this server a leaf of the hub.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LeafRemote {
+    /// The hub's leaf node URLs (e.g. [`crate::Server::leafnode_url`]); credentials may be in the URL
+    /// (`nats://user:pass@host:port`).
+    pub urls: Vec<String>,
+    /// The local account the connection is bound to (default: the global account).
+    pub account: Option<String>,
+    /// A credentials file (JWT + seed) to authenticate to the hub.
+    pub credentials: Option<PathBuf>,
+}
+
+impl LeafRemote {
+    /// A remote to one hub URL.
+    pub fn new(url: impl Into<String>) -> LeafRemote {
+        LeafRemote {
+            urls: vec![url.into()],
+            ..LeafRemote::default()
+        }
+    }
+}
+
 /// Options for one `nats-server`. Every listener is on a dynamic port unless a port is given.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -124,6 +170,17 @@ pub struct ServerOptions {
     pub websocket: bool,
     /// Opens a cluster listener with routes (see [`ClusterListener`]).
     pub cluster: Option<ClusterListener>,
+    /// Opens a gateway listener with gateways to other clusters (see [`GatewayListener`]).
+    pub gateway: Option<GatewayListener>,
+    /// Opens a leaf node listener on a dynamic port, so leaf nodes can connect: makes this server a hub.
+    pub leafnodes: bool,
+    /// Leaf node connections to hubs: makes this server a leaf. The server is ready once every remote is connected.
+    pub leaf_remotes: Vec<LeafRemote>,
+    /// The JetStream domain (needs `jetstream`), e.g. for a leaf whose JetStream the hub reaches as
+    /// `$JS.<domain>.API`.
+    pub jetstream_domain: Option<String>,
+    /// Opens an MQTT listener on a dynamic port (needs `jetstream`; a server name is chosen when none is given).
+    pub mqtt: bool,
     /// Debug logging (`-D`).
     pub debug: bool,
     /// Protocol tracing (`-V`).
@@ -158,6 +215,11 @@ impl Default for ServerOptions {
             monitoring: true,
             websocket: false,
             cluster: None,
+            gateway: None,
+            leafnodes: false,
+            leaf_remotes: Vec::new(),
+            jetstream_domain: None,
+            mqtt: false,
             debug: false,
             trace: false,
             args: Vec::new(),
@@ -222,6 +284,16 @@ impl ServerOptions {
         websocket: bool => |v| v;
         /// Adds a cluster listener.
         cluster: ClusterListener => Some;
+        /// Adds a gateway listener.
+        gateway: GatewayListener => Some;
+        /// Enables or disables the leaf node listener (a hub).
+        leafnodes: bool => |v| v;
+        /// Sets the leaf node connections to hubs (a leaf).
+        leaf_remotes: Vec<LeafRemote> => |v| v;
+        /// Sets the JetStream domain.
+        jetstream_domain: impl Into<String> => |v: _| Some(Into::<String>::into(v));
+        /// Enables or disables the MQTT listener.
+        mqtt: bool => |v| v;
         /// Enables or disables debug logging.
         debug: bool => |v| v;
         /// Enables or disables protocol tracing.
@@ -235,6 +307,14 @@ impl ServerOptions {
     /// Starts a server with these options (see [`crate::Server::run`]).
     pub fn run(&self) -> Result<crate::Server> {
         crate::Server::run(self)
+    }
+
+    /// Makes this server a leaf of `hub` (which must have `leafnodes` on): adds a remote to its leaf node URL.
+    #[must_use]
+    pub fn leaf_of(mut self, hub: &crate::Server) -> Self {
+        self.leaf_remotes
+            .push(LeafRemote::new(hub.leafnode_url().unwrap_or_default()));
+        self
     }
 
     /// Adds one extra command-line argument.
@@ -296,6 +376,40 @@ impl ServerOptions {
             if cluster.name.trim().is_empty() {
                 return invalid("`cluster.name` must not be empty".into());
             }
+        }
+        if let Some(gateway) = &self.gateway {
+            if gateway.name.trim().is_empty() {
+                return invalid("`gateway.name` must not be empty".into());
+            }
+        }
+        for (i, remote) in self.leaf_remotes.iter().enumerate() {
+            if remote.urls.iter().all(|u| u.trim().is_empty()) {
+                return invalid(format!(
+                    "`leaf_remotes[{i}].urls` is empty; give the hub's leaf node URL (its `leafnode_url()`, the hub \
+                     needs `leafnodes: true`)"
+                ));
+            }
+        }
+        if self.jetstream_domain.is_some() && !self.jetstream {
+            return invalid("`jetstream_domain` needs `jetstream: true`".into());
+        }
+        if self.mqtt && !self.jetstream {
+            return invalid(
+                "`mqtt` needs `jetstream: true` (the MQTT listener stores its state in JetStream)"
+                    .into(),
+            );
+        }
+        if !self.monitoring
+            && (self.gateway.is_some()
+                || self.leafnodes
+                || self.mqtt
+                || !self.leaf_remotes.is_empty())
+        {
+            return invalid(
+                "gateways, leaf nodes and MQTT need `monitoring: true`: the harness reads their ports and connections \
+                 from the monitoring endpoints"
+                    .into(),
+            );
         }
         if let Some(config) = &self.config_file {
             if !config.exists() {
@@ -450,6 +564,137 @@ impl ClusterOptions {
     }
 }
 
+/// Options for a supercluster: clusters of servers joined by gateways, formed on dynamic ports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SuperclusterOptions {
+    /// Number of clusters, 1 or more. Default 2.
+    pub clusters: usize,
+    /// Number of nodes in each cluster, 1 or more. Default 3.
+    pub nodes: usize,
+    /// One name per cluster (its cluster and gateway name, e.g. for JetStream placement); default: random ones, so
+    /// parallel superclusters never join each other.
+    pub names: Vec<String>,
+    /// The options every node starts from (JetStream, config, auth, binary, ...). Ports, `cluster` and `gateway`
+    /// must stay unset; `name`, when set, prefixes the node names (`NAME-CLUSTER-1`, ...).
+    pub server: ServerOptions,
+    /// How long to wait for the supercluster to be ready (meshes, gateways, JetStream leader), in milliseconds.
+    /// Default 30 000.
+    pub ready_timeout_ms: u64,
+}
+
+impl Default for SuperclusterOptions {
+    fn default() -> Self {
+        SuperclusterOptions {
+            clusters: 2,
+            nodes: 3,
+            names: Vec::new(),
+            server: ServerOptions::default(),
+            ready_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl SuperclusterOptions {
+    /// Two clusters of three nodes, no JetStream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    setters! {
+        /// Sets the number of clusters.
+        clusters: usize => |v| v;
+        /// Sets the number of nodes per cluster.
+        nodes: usize => |v| v;
+        /// Sets one name per cluster.
+        names: Vec<String> => |v| v;
+        /// Sets the options every node starts from.
+        server: ServerOptions => |v| v;
+        /// Sets the readiness timeout in milliseconds.
+        ready_timeout_ms: u64 => |v| v;
+    }
+
+    /// Enables JetStream on every node.
+    #[must_use]
+    pub fn jetstream(mut self, on: bool) -> Self {
+        self.server.jetstream = on;
+        self
+    }
+
+    /// Parses options from a JSON document; unknown fields are rejected by name.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let opts: SuperclusterOptions = from_json(json, "supercluster")?;
+        opts.validate()?;
+        Ok(opts)
+    }
+
+    /// The options as a JSON document.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("options always serialize")
+    }
+
+    /// Checks the options.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |msg: String| Err(Error::new(ErrorKind::InvalidOptions, msg));
+        if self.clusters == 0 {
+            return invalid(
+                "`clusters` must be at least 1 (a supercluster of 0 clusters has no server)".into(),
+            );
+        }
+        if self.nodes == 0 {
+            return invalid("`nodes` must be at least 1 (per cluster)".into());
+        }
+        if !self.names.is_empty() && self.names.len() != self.clusters {
+            return invalid(format!(
+                "`names` has {} entries for {} clusters; give one per cluster or none",
+                self.names.len(),
+                self.clusters
+            ));
+        }
+        for (i, name) in self.names.iter().enumerate() {
+            if name.trim().is_empty() || name.contains(char::is_whitespace) {
+                return invalid(format!(
+                    "`names[{i}]` {name:?} must be a non-empty name without spaces"
+                ));
+            }
+            if self.names[..i].contains(name) {
+                return invalid(format!(
+                    "`names` has {name:?} twice; cluster names must differ"
+                ));
+            }
+        }
+        if self.server.gateway.is_some() {
+            return invalid(
+                "a supercluster generates every node's gateway; leave `server.gateway` unset"
+                    .into(),
+            );
+        }
+        if self.ready_timeout_ms == 0 {
+            return invalid("`ready_timeout_ms` must be greater than 0".into());
+        }
+        self.cluster_options("c").validate()?;
+        crate::links::reject_conflicting_config(&self.server, "gateway", "a supercluster")
+    }
+
+    /// The options of cluster `k` named `name`.
+    pub(crate) fn cluster_options(&self, name: &str) -> ClusterOptions {
+        let mut server = self.server.clone();
+        // Server names must be unique across the supercluster (its JetStream meta group spans every cluster).
+        server.name = Some(match &self.server.name {
+            Some(prefix) => format!("{prefix}-{name}"),
+            None => name.to_string(),
+        });
+        ClusterOptions {
+            nodes: self.nodes,
+            name: Some(name.to_string()),
+            server,
+            node_config_files: Vec::new(),
+            node_names: Vec::new(),
+            ready_timeout_ms: self.ready_timeout_ms,
+        }
+    }
+}
+
 /// Parses a JSON document, naming the field at fault (`server.cluster.name: invalid type ...`) and rejecting
 /// trailing text.
 fn from_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
@@ -516,6 +761,29 @@ mod tests {
         assert!(err.message().contains("user"), "{err}");
         let err = ClusterOptions::new().nodes(0).validate().unwrap_err();
         assert!(err.message().contains("nodes"), "{err}");
+        let err = SuperclusterOptions::new()
+            .clusters(0)
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.message().contains("`clusters` must be at least 1"),
+            "{err}"
+        );
+        let err = SuperclusterOptions::new()
+            .names(vec!["a".into(), "a".into()])
+            .validate()
+            .unwrap_err();
+        assert!(err.message().contains("twice"), "{err}");
+        let err = SuperclusterOptions::new()
+            .server(ServerOptions::new().config("gateway {\n name: x\n}"))
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.message().contains("`config` sets a `gateway` block"),
+            "{err}"
+        );
+        let err = ServerOptions::new().mqtt(true).validate().unwrap_err();
+        assert!(err.message().contains("jetstream"), "{err}");
         let err = ClusterOptions::new()
             .node_names(vec!["a".into()])
             .validate()

@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::auth::{self, Credentials};
 use crate::binary::{self, Version};
 use crate::error::{Error, ErrorKind, Result};
+use crate::links;
 use crate::options::{Keep, ServerOptions};
 use crate::process;
 use crate::ready::{self, url_host, NotReady, PortsFile};
@@ -43,6 +44,12 @@ pub struct Ports {
     pub websocket: Option<u16>,
     /// The cluster (route) port, when the server has a cluster listener.
     pub cluster: Option<u16>,
+    /// The gateway port, when the server has a gateway listener (discovered from `/varz`).
+    pub gateway: Option<u16>,
+    /// The leaf node port, when the server is a hub (discovered from `/varz`).
+    pub leafnode: Option<u16>,
+    /// The MQTT port, when MQTT is on (discovered from `/varz`).
+    pub mqtt: Option<u16>,
 }
 
 /// A running (or stopped) `nats-server` owned by the test.
@@ -86,6 +93,15 @@ impl Server {
     /// only once JetStream (if on) is enabled and every listener is bound.
     pub fn run(opts: &ServerOptions) -> Result<Server> {
         opts.validate()?;
+        if opts.gateway.is_some() {
+            links::reject_conflicting_config(opts, "gateway", "its `gateway` option")?;
+        }
+        let mut opts = opts.clone();
+        if opts.mqtt && opts.name.is_none() {
+            // MQTT needs a server name; a unique one keeps parallel servers apart.
+            opts.name = Some(format!("mqtt-{:012x}", crate::unique::random_u64() >> 16));
+        }
+        let opts = &opts;
         let binary = binary::resolve(opts.binary.as_deref())?;
         let keep = opts.keep.unwrap_or_else(Keep::from_env);
         let dir = WorkDir::create(keep)?;
@@ -324,6 +340,70 @@ impl Server {
         self.ports.cluster.map(|p| format!("nats://{host}:{p}"))
     }
 
+    /// The gateway URL other clusters use to reach this one, e.g. `nats://127.0.0.1:7222`, when it has a gateway
+    /// listener.
+    pub fn gateway_url(&self) -> Option<String> {
+        self.ports
+            .gateway
+            .map(|p| links::link_url(&self.opts.host, p))
+    }
+
+    /// The leaf node URL leaves connect to, e.g. `nats://127.0.0.1:7422`, when the server is a hub
+    /// (`leafnodes: true`).
+    pub fn leafnode_url(&self) -> Option<String> {
+        self.ports
+            .leafnode
+            .map(|p| links::link_url(&self.opts.host, p))
+    }
+
+    /// The MQTT URL, e.g. `mqtt://127.0.0.1:1883`, when MQTT is on.
+    pub fn mqtt_url(&self) -> Option<String> {
+        let host = self.dial_host();
+        self.ports.mqtt.map(|p| format!("mqtt://{host}:{p}"))
+    }
+
+    /// The number of leaf node connections the server lists in `/leafz` (a hub's leaves, a leaf's hubs).
+    pub fn leaf_connections(&self) -> Result<usize> {
+        links::leaf_connections(self)
+    }
+
+    /// Waits until the server lists at least `count` leaf node connections in `/leafz`: on a hub, until its
+    /// leaves are connected (again, e.g. after a restart).
+    pub fn wait_for_leaf_connections(&self, count: usize, timeout: Duration) -> Result<()> {
+        links::wait_leaf_connections(self, count, Instant::now() + timeout)
+    }
+
+    /// Starts a leaf of `hub` (which has `leafnodes` on) with `opts` plus a remote to the hub, and returns once
+    /// the hub's `/leafz` lists it. For a leaf of a cluster of hubs, set `leaf_remotes` with every hub node's
+    /// [`Server::leafnode_url`] and call [`Server::run`].
+    pub fn run_leaf_of(hub: &Server, opts: &ServerOptions) -> Result<Server> {
+        let url = hub.leafnode_url().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                "the hub has no leaf node listener; start it with `leafnodes: true`",
+            )
+        })?;
+        let mut opts = opts.clone();
+        opts.leaf_remotes.push(crate::options::LeafRemote::new(url));
+        if opts.name.is_none() {
+            // The hub names its leaves by server name: a unique one lets it be found.
+            opts.name = Some(format!("leaf-{:012x}", crate::unique::random_u64() >> 16));
+        }
+        let leaf = Server::run(&opts)?;
+        let timeout = Duration::from_millis(opts.startup_timeout_ms);
+        hub.wait_for_leaf(&leaf, timeout)?;
+        Ok(leaf)
+    }
+
+    /// Waits until this hub's `/leafz` lists `leaf` (by server name): after a start, or after either restarted.
+    pub fn wait_for_leaf(&self, leaf: &Server, timeout: Duration) -> Result<()> {
+        let name = leaf.info()["server_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        links::wait_hub_lists(self, &name, Instant::now() + timeout)
+    }
+
     /// The server's private directory (config, log, output, ports file, default store).
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -541,6 +621,13 @@ impl Server {
         }
     }
 
+    /// Replaces the gateways used from the next start on (superclusters use this once every port is known).
+    pub(crate) fn set_gateways(&mut self, gateways: Vec<crate::options::RemoteGateway>) {
+        if let Some(gateway) = self.opts.gateway.as_mut() {
+            gateway.gateways = gateways;
+        }
+    }
+
     fn scheme(&self) -> &'static str {
         if self.tls_required() {
             "tls"
@@ -596,6 +683,9 @@ impl Server {
         let started = Instant::now();
         let deadline = started + Duration::from_millis(self.opts.startup_timeout_ms);
         self.info = OnceLock::new();
+        if !self.opts.leaf_remotes.is_empty() {
+            links::check_hubs_reachable(&self.opts)?;
+        }
         self.write_config()?;
         let output_path = self.dir.join(OUTPUT_FILE);
         let output = fs::OpenOptions::new()
@@ -637,6 +727,28 @@ impl Server {
             Err(not_ready) => return Err(self.startup_failure(not_ready)),
         };
         self.record_ports(&ports);
+        if let Err(e) = self.await_links(deadline) {
+            return Err(self.fail_start(e));
+        }
+        Ok(())
+    }
+
+    /// After the ports file: the ports only `/varz` reports (first start), and a leaf's connections to its hubs.
+    fn await_links(&mut self, deadline: Instant) -> Result<()> {
+        let o = &self.opts;
+        let unknown = (o.gateway.is_some() && self.ports.gateway.is_none())
+            || (o.leafnodes && self.ports.leafnode.is_none())
+            || (o.mqtt && self.ports.mqtt.is_none());
+        if unknown {
+            let (gateway, leafnode, mqtt) = links::discover_ports(self)?;
+            self.ports.gateway = self.ports.gateway.or(gateway);
+            self.ports.leafnode = self.ports.leafnode.or(leafnode);
+            self.ports.mqtt = self.ports.mqtt.or(mqtt);
+        }
+        if !self.opts.leaf_remotes.is_empty() {
+            links::wait_leaf_connections(self, self.opts.leaf_remotes.len(), deadline)
+                .map_err(|e| e.context("the leaf did not connect to its hub"))?;
+        }
         Ok(())
     }
 
@@ -747,6 +859,7 @@ impl Server {
                 port_arg(self.ports.websocket)
             ));
         }
+        text.push_str(&links::config_blocks(&self.opts, &self.ports));
         let path = self.dir.join(CONFIG_FILE);
         if self.credentials.is_empty() {
             fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))

@@ -543,3 +543,63 @@ fn exec_exports_the_first_users_creds_or_nkey() {
         assert_eq!(text(&out.stdout), format!("{start}600\n"));
     }
 }
+
+// ----- topologies ------------------------------------------------------------------------------------------------
+
+#[test]
+fn run_a_supercluster_lists_every_url_by_cluster() {
+    let mut h = Harness::spawn(&["run", "--json", "--clusters", "2", "--nodes", "2"]);
+    let report: Value = serde_json::from_str(&h.line()).unwrap();
+    let clusters = report["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 2, "{report}");
+    let mut ids = Vec::new();
+    for cluster in clusters {
+        let urls = cluster["urls"].as_array().unwrap();
+        assert_eq!(urls.len(), 2, "{report}");
+        for url in urls {
+            ids.push(info_of(url.as_str().unwrap())["server_id"].clone());
+        }
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "four distinct servers");
+    let nodes = report["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 4);
+    assert!(
+        nodes.iter().all(|n| n["gateway_url"].is_string()),
+        "{report}"
+    );
+    assert_eq!(nodes[0]["cluster"], clusters[0]["name"]);
+    assert_eq!(nodes[3]["cluster"], clusters[1]["name"]);
+    h.signal(libc::SIGTERM);
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let out = output(&["run", "--clusters", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_leaf_of_a_running_hub_and_of_a_gone_one() {
+    let mut hub = Harness::spawn(&["run", "--json", "--leafnodes"]);
+    let report: Value = serde_json::from_str(&hub.line()).unwrap();
+    let leaf_url = report["leafnode_urls"][0].as_str().unwrap().to_string();
+    assert_eq!(report["nodes"][0]["leafnode_url"], leaf_url.as_str());
+    let monitoring = report["monitoring_urls"][0].as_str().unwrap().to_string();
+    // While the leaf runs, its command asks the hub's /leafz: the leaf is listed there.
+    let script =
+        format!("curl -s {monitoring}/leafz | grep -q '\"leafnodes\": 1' && echo LISTED $NATS_URL");
+    let out = output(&["exec", "--leaf-of", &leaf_url, "--", "sh", "-c", &script]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("LISTED nats://"),
+        "{}",
+        text(&out.stdout)
+    );
+    hub.signal(libc::SIGTERM);
+    let (status, stderr) = hub.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let out = output(&["exec", "--leaf-of", &leaf_url, "--", "true"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot reach its hub"), "{stderr}");
+    assert!(stderr.contains(&leaf_url), "{stderr}");
+}

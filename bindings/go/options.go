@@ -62,6 +62,18 @@ type Options struct {
 	// Cluster opens a cluster (route) listener: the building block of custom topologies (RunCluster makes
 	// whole clusters).
 	Cluster *ClusterListener `json:"cluster,omitempty"`
+	// Gateway opens a gateway listener with gateways to other clusters (RunSupercluster makes whole
+	// superclusters).
+	Gateway *GatewayListener `json:"gateway,omitempty"`
+	// LeafNodes opens a leaf node listener on a dynamic port: the server is a hub (see Server.LeafNodeURL).
+	LeafNodes bool `json:"leafnodes,omitempty"`
+	// LeafRemotes are leaf node connections to hubs: the server is a leaf, ready once every remote is connected.
+	LeafRemotes []LeafRemote `json:"leaf_remotes,omitempty"`
+	// JetStreamDomain is the JetStream domain (needs JetStream), e.g. of a leaf the hub reaches as
+	// $JS.<domain>.API.
+	JetStreamDomain string `json:"jetstream_domain,omitempty"`
+	// MQTT opens an MQTT listener on a dynamic port (needs JetStream; a server name is chosen when none is given).
+	MQTT bool `json:"mqtt,omitempty"`
 	// Debug (-D) and Trace (-V) turn on debug logging and protocol tracing.
 	Debug bool `json:"debug,omitempty"`
 	Trace bool `json:"trace,omitempty"`
@@ -84,6 +96,67 @@ type ClusterListener struct {
 	Port int `json:"port,omitempty"`
 	// Routes are URLs of peers to join, e.g. "nats://127.0.0.1:6222".
 	Routes []string `json:"routes,omitempty"`
+}
+
+// GatewayListener is a gateway listener for one server.
+type GatewayListener struct {
+	// Name is the gateway name: the name of the server's cluster. Required.
+	Name string `json:"name,omitempty"`
+	// Port is a fixed gateway port; 0 picks a free one, kept across restarts.
+	Port int `json:"port,omitempty"`
+	// Gateways are the other clusters to connect to.
+	Gateways []RemoteGateway `json:"gateways,omitempty"`
+}
+
+// RemoteGateway is another cluster a gateway connects to.
+type RemoteGateway struct {
+	Name string   `json:"name"`
+	URLs []string `json:"urls"`
+}
+
+// LeafRemote is a leaf node connection to a hub.
+type LeafRemote struct {
+	// URLs are the hub's leaf node URLs (Server.LeafNodeURL); credentials may be in the URL.
+	URLs []string `json:"urls"`
+	// Account is the local account the connection is bound to (default: the global account).
+	Account string `json:"account,omitempty"`
+	// Credentials is a credentials file (JWT and seed) to authenticate to the hub.
+	Credentials string `json:"credentials,omitempty"`
+}
+
+// SuperclusterOptions configure a supercluster (clusters joined by gateways) formed on dynamic ports: the shared
+// JSON schema of the Rust SuperclusterOptions.
+type SuperclusterOptions struct {
+	// Clusters is the number of clusters; 0 means 2.
+	Clusters int `json:"clusters,omitempty"`
+	// Nodes is the number of nodes per cluster; 0 means 3.
+	Nodes int `json:"nodes,omitempty"`
+	// Names gives one name per cluster (its gateway name, e.g. for JetStream placement); none: random names, so
+	// parallel superclusters never join each other.
+	Names []string `json:"names,omitempty"`
+	// Server holds the options every node starts from. Leave Port, Cluster, Gateway and StoreDir unset.
+	Server Options `json:"server"`
+	// ReadyTimeoutMS is how long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds;
+	// 0 means 30 000.
+	ReadyTimeoutMS uint64 `json:"ready_timeout_ms,omitempty"`
+	// Extra holds more top-level fields, written over the ones above (see Options.Extra).
+	Extra map[string]any `json:"-"`
+}
+
+// MarshalJSON writes the options as the shared schema's JSON document, with Extra merged in.
+func (o SuperclusterOptions) MarshalJSON() ([]byte, error) {
+	type plain SuperclusterOptions
+	return withExtra(plain(o), o.Extra)
+}
+
+// JSON returns the options as the JSON document the C library receives (for logs, or for
+// RunSuperclusterJSON).
+func (o SuperclusterOptions) JSON() (string, error) {
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return "", &Error{Status: StatusInvalidOptions, Message: "natsserver: encoding the supercluster options as JSON: " + err.Error()}
+	}
+	return string(doc), nil
 }
 
 // ClusterOptions configure a cluster formed on dynamic ports: the shared JSON schema of the Rust ClusterOptions.

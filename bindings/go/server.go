@@ -26,7 +26,9 @@ type Server struct {
 	g       *guard
 	h       *C.nats_server_t
 	cluster *Cluster // the owner of a node view; nil for an owned server
-	index   int      // the node index of a view
+	// The owner of a supercluster's node view; nil otherwise.
+	supercluster *Supercluster
+	index        int // the node index of a view
 
 	clientURL, url, dir, storeDir, logPath string
 	clientPort                             int
@@ -156,7 +158,7 @@ func (s *Server) port(op string, f func(h *C.nats_server_t, out *C.uint16_t, msg
 // for calls running on other goroutines, is idempotent, and makes every later call fail with ErrClosed. On a
 // node view (Cluster.Node) it does nothing: the cluster owns its nodes; close the cluster.
 func (s *Server) Close() error {
-	if s.cluster != nil {
+	if s.cluster != nil || s.supercluster != nil {
 		return nil
 	}
 	s.g.mu.Lock()
@@ -392,6 +394,49 @@ func (s *Server) WebsocketURL() (string, error) {
 func (s *Server) ClusterURL() (string, error) {
 	return s.str("ClusterURL", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
 		return C.nats_server_cluster_url(h, o, e)
+	})
+}
+
+// GatewayURL is the gateway URL other clusters use to reach this server, e.g. "nats://127.0.0.1:7222".
+// ErrUnavailable without a gateway listener.
+func (s *Server) GatewayURL() (string, error) {
+	return s.str("GatewayURL", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
+		return C.nats_server_gateway_url(h, o, e)
+	})
+}
+
+// LeafNodeURL is the URL leaves connect to (a hub: Options.LeafNodes). ErrUnavailable otherwise.
+func (s *Server) LeafNodeURL() (string, error) {
+	return s.str("LeafNodeURL", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
+		return C.nats_server_leafnode_url(h, o, e)
+	})
+}
+
+// MQTTURL is the MQTT URL, e.g. "mqtt://127.0.0.1:1883" (Options.MQTT). ErrUnavailable otherwise.
+func (s *Server) MQTTURL() (string, error) {
+	return s.str("MQTTURL", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
+		return C.nats_server_mqtt_url(h, o, e)
+	})
+}
+
+// LeafConnections is the number of leaf node connections the server lists in /leafz now (a hub's leaves, a
+// leaf's hubs).
+func (s *Server) LeafConnections() (int, error) {
+	var n C.size_t
+	err := s.call("LeafConnections", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_leaf_connections(h, &n, e)
+	})
+	return int(n), err
+}
+
+// WaitForLeafConnections waits up to timeout until the server lists at least count leaf node connections (a
+// hub: its leaves are connected again, e.g. after a restart). ErrTimeout otherwise.
+func (s *Server) WaitForLeafConnections(count int, timeout time.Duration) error {
+	if count < 0 {
+		count = 0
+	}
+	return s.call("WaitForLeafConnections", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_wait_for_leaf_connections(h, C.size_t(count), millis(timeout), e)
 	})
 }
 

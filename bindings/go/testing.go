@@ -37,6 +37,43 @@ func RunClusterT(t testing.TB, opts ClusterOptions) *Cluster {
 	return c
 }
 
+// RunSuperclusterT starts a supercluster for a test or benchmark, like RunT: t.Fatalf with the cause when it
+// cannot start, a t.Cleanup that closes it, and on a failed test every node's directory kept and its log tail
+// logged.
+func RunSuperclusterT(t testing.TB, opts SuperclusterOptions) *Supercluster {
+	t.Helper()
+	sc, err := RunSupercluster(opts)
+	if err != nil {
+		t.Fatalf("natsserver.RunSuperclusterT: %v", err)
+		return nil
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, nodes := range sc.nodes {
+				for _, node := range nodes {
+					reportFailure(t, node)
+				}
+			}
+		}
+		if err := sc.Close(); err != nil {
+			t.Errorf("natsserver: closing %v: %v", sc, err)
+		}
+	})
+	return sc
+}
+
+// RunLeafOfT starts a leaf of hub for a test, like RunT (see RunLeafOf).
+func RunLeafOfT(t testing.TB, hub *Server, opts Options) *Server {
+	t.Helper()
+	leaf, err := RunLeafOf(hub, opts)
+	if err != nil {
+		t.Fatalf("natsserver.RunLeafOfT: %v", err)
+		return nil
+	}
+	t.Cleanup(func() { closeAfterTest(t, leaf) })
+	return leaf
+}
+
 func closeAfterTest(t testing.TB, s *Server) {
 	if t.Failed() {
 		reportFailure(t, s)

@@ -31,6 +31,7 @@ mod server;
 mod cluster;
 
 mod auth;
+mod supercluster;
 
 mod boundary;
 
@@ -40,6 +41,7 @@ pub use auth::*;
 pub use cluster::*;
 pub use server::*;
 pub use status::nats_server_status;
+pub use supercluster::*;
 
 /// The version of this C ABI. Bindings check it when they load the library; it changes whenever a function's
 /// signature or meaning changes incompatibly.
@@ -84,4 +86,5 @@ const _: () = {
     const fn shareable<T: Send + Sync>() {}
     shareable::<nats_server_t>();
     shareable::<nats_cluster_t>();
+    shareable::<nats_supercluster_t>();
 };

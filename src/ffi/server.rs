@@ -15,6 +15,7 @@ use crate::cluster::Cluster;
 use crate::error::Result;
 use crate::options::{Keep, ServerOptions};
 use crate::server::Server;
+use crate::supercluster::Supercluster;
 
 const SERVER_MAGIC: u64 = 0x6e61_7473_5f73_7276; // "nats_srv"
 const DEAD_MAGIC: u64 = 0xdead_dead_dead_dead;
@@ -39,6 +40,11 @@ enum Target {
         cluster: Arc<Mutex<Cluster>>,
         index: usize,
     },
+    SuperNode {
+        supercluster: Arc<Mutex<Supercluster>>,
+        cluster: usize,
+        index: usize,
+    },
 }
 
 impl nats_server_t {
@@ -56,6 +62,21 @@ impl nats_server_t {
         }
     }
 
+    pub(crate) fn borrowed_from_supercluster(
+        supercluster: Arc<Mutex<Supercluster>>,
+        cluster: usize,
+        index: usize,
+    ) -> Self {
+        nats_server_t {
+            magic: SERVER_MAGIC,
+            target: Target::SuperNode {
+                supercluster,
+                cluster,
+                index,
+            },
+        }
+    }
+
     /// Runs `f` on the server with its lock held.
     pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Server) -> Result<T>) -> FfiResult<T> {
         match &self.target {
@@ -63,6 +84,14 @@ impl nats_server_t {
             Target::Node { cluster, index } => {
                 let mut cluster = lock(cluster);
                 Ok(f(cluster.node_mut(*index)?)?)
+            }
+            Target::SuperNode {
+                supercluster,
+                cluster,
+                index,
+            } => {
+                let mut supercluster = lock(supercluster);
+                Ok(f(supercluster.node_mut(*cluster, *index)?)?)
             }
         }
     }
@@ -205,10 +234,10 @@ pub unsafe extern "C" fn nats_server_free(server: *mut nats_server_t) -> nats_se
             return Ok(());
         }
         let live = handle(server)?;
-        if matches!(live.target, Target::Node { .. }) {
+        if matches!(live.target, Target::Node { .. } | Target::SuperNode { .. }) {
             return Err(FfiError::new(
                 nats_server_status::NATS_SERVER_BORROWED_HANDLE,
-                "a cluster node handle is owned by its cluster",
+                "a cluster or supercluster node handle is owned by its cluster",
             ));
         }
         drop(Box::from_raw(server));
@@ -601,6 +630,75 @@ pub unsafe extern "C" fn nats_server_cluster_url(
 ) -> nats_server_status {
     string_query(server, out, error, |s| {
         s.cluster_url().ok_or_else(|| no_listener("cluster"))
+    })
+}
+
+/// The gateway URL other clusters use to reach this server, e.g. `nats://127.0.0.1:7222`.
+/// `NATS_SERVER_UNAVAILABLE` without a gateway listener (nodes of a supercluster have one). Free `*out` with
+/// `nats_server_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_gateway_url(
+    server: *const nats_server_t,
+    out: *mut *mut c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    string_query(server, out, error, |s| {
+        s.gateway_url().ok_or_else(|| no_listener("gateway"))
+    })
+}
+
+/// The leaf node URL leaves connect to, e.g. `nats://127.0.0.1:7422` (give it to a leaf as
+/// `{"leaf_remotes": [{"urls": [URL]}]}`). `NATS_SERVER_UNAVAILABLE` unless the server is a hub
+/// (`"leafnodes": true`). Free `*out` with `nats_server_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_leafnode_url(
+    server: *const nats_server_t,
+    out: *mut *mut c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    string_query(server, out, error, |s| {
+        s.leafnode_url().ok_or_else(|| no_listener("leaf node"))
+    })
+}
+
+/// The MQTT URL, e.g. `mqtt://127.0.0.1:1883`. `NATS_SERVER_UNAVAILABLE` unless `"mqtt": true`. Free `*out`
+/// with `nats_server_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_mqtt_url(
+    server: *const nats_server_t,
+    out: *mut *mut c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    string_query(server, out, error, |s| {
+        s.mqtt_url().ok_or_else(|| no_listener("MQTT"))
+    })
+}
+
+/// The number of leaf node connections the server lists in `/leafz` (a hub's leaves, a leaf's hubs), in `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_leaf_connections(
+    server: *const nats_server_t,
+    out: *mut usize,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let out = out_arg(out, "out")?;
+        *out = handle(server)?.with(|s| s.leaf_connections())?;
+        Ok(())
+    })
+}
+
+/// Waits up to `timeout_ms` until the server lists at least `count` leaf node connections in `/leafz`: on a hub,
+/// until its leaves are connected (again, e.g. after the hub restarted). `NATS_SERVER_TIMEOUT` otherwise.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_wait_for_leaf_connections(
+    server: *const nats_server_t,
+    count: usize,
+    timeout_ms: u64,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        handle(server)?.with(|s| s.wait_for_leaf_connections(count, millis(timeout_ms)))
     })
 }
 

@@ -225,6 +225,28 @@ static void operator_creds() {
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"nobody\"", s.seed_file("nobody"));
 }
 
+// Superclusters and leaf nodes through the RAII wrappers.
+static void raii_supercluster_and_leaf() {
+    nats_server::supercluster sc(R"({"clusters": 2, "nodes": 1, "names": ["a", "b"]})");
+    CHECK(sc.size() == 2);
+    CHECK(sc.cluster_size(1) == 1);
+    CHECK(sc.cluster_name(1) == "b");
+    nats_server::server_ref b = sc.node(1, 0);
+    CHECK(b.gateway_url().rfind("nats://127.0.0.1:", 0) == 0);
+    CHECK(round_trip(b.client_url()));
+    sc.restart_node(1, 0);
+    CHECK(b.is_running());
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", sc.node(0, 1));
+    nats_server::supercluster moved = std::move(sc);
+    CHECK(moved.size() == 2);
+
+    nats_server::server hub(R"({"leafnodes": true})");
+    nats_server::server leaf(R"({"leaf_remotes": [{"urls": [")" + hub.leafnode_url() + R"("]}]})");
+    hub.wait_for_leaf_connections(1, std::chrono::seconds(10));
+    CHECK(hub.leaf_connections() == 1);
+    EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "MQTT", hub.mqtt_url());
+}
+
 int main() {
     run("raii_server", raii_server);
     run("errors_throw", errors_throw);
@@ -233,6 +255,7 @@ int main() {
     run("cluster_mark_failed_and_jetstream", cluster_mark_failed_and_jetstream);
     run("operator_creds", operator_creds);
     run("raii_cluster", raii_cluster);
+    run("raii_supercluster_and_leaf", raii_supercluster_and_leaf);
     nats_CloseAndWait(0);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -44,6 +44,9 @@ C_TYPES = {
     "const nats_cluster_t *": ctypes.c_void_p,
     "nats_server_t **": ctypes.POINTER(ctypes.c_void_p),
     "nats_cluster_t **": ctypes.POINTER(ctypes.c_void_p),
+    "nats_supercluster_t *": ctypes.c_void_p,
+    "const nats_supercluster_t *": ctypes.c_void_p,
+    "nats_supercluster_t **": ctypes.POINTER(ctypes.c_void_p),
     "bool *": ctypes.POINTER(ctypes.c_bool),
     "uint16_t *": ctypes.POINTER(ctypes.c_uint16),
     "uint32_t *": ctypes.POINTER(ctypes.c_uint32),
@@ -66,7 +69,7 @@ def c_type(parameter: str) -> object:
 
 def header_functions() -> dict[str, tuple[object, list[object]]]:
     found: dict[str, tuple[object, list[object]]] = {}
-    pattern = r"^([A-Za-z_][\w \*]*?)\s*\b(nats_(?:server|cluster)_\w+)\(([^)]*)\);"
+    pattern = r"^([A-Za-z_][\w \*]*?)\s*\b(nats_(?:server|cluster|supercluster)_\w+)\(([^)]*)\);"
     for ret, name, params in re.findall(pattern, header_text(), re.MULTILINE):
         args = [] if params.strip() in ("", "void") else [c_type(p) for p in params.split(",")]
         found[name] = (C_TYPES[normalize(ret)], args)

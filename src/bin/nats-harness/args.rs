@@ -25,6 +25,9 @@ Examples:
   nats-harness run --json --urls-file urls.json &    for scripts: wait for urls.json, then read it
   nats-harness exec -- npm test                      NATS_URL is set for `npm test`
   nats-harness exec --nodes 3 -j -- mvn -q verify    NATS_URLS lists the 3 nodes
+  nats-harness run --clusters 2 --nodes 3 -j         a 2 x 3 JetStream supercluster (gateways)
+  nats-harness run --leafnodes --json                a hub; then, with its leafnode_url:
+  nats-harness run --leaf-of nats://127.0.0.1:PORT  a leaf of that hub
   nats-harness run --options cluster.toml --debug    options from a file (JSON or TOML), flags on top
 
 Run `nats-harness <COMMAND> --help` for a command's options.";
@@ -40,9 +43,10 @@ Options file (--options FILE: JSON, or TOML for a .toml file; the schema every b
 JSON output:
   With --json, one line:
     {\"urls\": [...], \"monitoring_urls\": [...], \"websocket_urls\": [...], \"cluster_name\": null|\"...\",
+     \"clusters\": [{\"name\", \"urls\"}, ...] (a cluster or supercluster), \"leafnode_urls\": [...], \"mqtt_urls\": [...],
      \"jetstream\": bool, \"version\": \"2.15.1\", \"harness_pid\": 123,
      \"nodes\": [{\"name\", \"server_id\", \"client_url\", \"client_port\", \"monitoring_url\", \"websocket_url\",
-                \"pid\", \"dir\"}, ...]}
+                \"cluster\", \"gateway_url\", \"leafnode_url\", \"mqtt_url\", \"pid\", \"dir\"}, ...]}
   --urls-file writes the same JSON atomically once everything is ready, and removes it when stopping.
 
 Examples:
@@ -60,6 +64,8 @@ Environment of the command:
   NATS_URLS            every node's client URL, comma-separated
   NATS_MONITORING_URL  the first node's monitoring URL (when monitoring is on)
   NATS_WEBSOCKET_URL   the first node's websocket URL (with --websocket)
+  NATS_LEAFNODE_URL    the first node's leaf node URL (with --leafnodes)
+  NATS_MQTT_URL        the first node's MQTT URL (with --mqtt)
   NATS_PORT            the client port (a single server only)
 
 SIGINT, SIGTERM and SIGHUP sent to nats-harness are passed on to the command (a Ctrl-C in the terminal reaches
@@ -136,6 +142,19 @@ pub struct StartArgs {
     #[arg(long, help_heading = "Topology")]
     pub cluster: bool,
 
+    /// Number of clusters joined by gateways (a supercluster of CLUSTERS x NODES)
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u32).range(1..),
+          help_heading = "Topology")]
+    pub clusters: Option<u32>,
+
+    /// Make this server (or every node) a leaf of the hub at this leaf node URL (repeatable)
+    #[arg(long, value_name = "URL", help_heading = "Topology")]
+    pub leaf_of: Vec<String>,
+
+    /// Open a leaf node listener, so leaves can connect (a hub)
+    #[arg(long, help_heading = "Topology")]
+    pub leafnodes: bool,
+
     /// Server name; for a cluster, the cluster name (nodes: node1, node2...)
     #[arg(long, value_name = "NAME", help_heading = "Topology")]
     pub name: Option<String>,
@@ -200,6 +219,14 @@ pub struct StartArgs {
     /// Open a plain-text websocket listener too
     #[arg(long, help_heading = "Server")]
     pub websocket: bool,
+
+    /// Open an MQTT listener (needs --jetstream)
+    #[arg(long, help_heading = "Server")]
+    pub mqtt: bool,
+
+    /// The JetStream domain (e.g. of a leaf, reached from the hub as $JS.<DOMAIN>.API)
+    #[arg(long, value_name = "DOMAIN", help_heading = "Server")]
+    pub jetstream_domain: Option<String>,
 
     /// nats-server binary [default: $NATS_SERVER_BIN, else PATH]
     #[arg(long, value_name = "PATH", help_heading = "Server")]

@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, Parser};
-use nats_server::{Cluster, Error, ErrorKind, Server};
+use nats_server::{Cluster, Error, ErrorKind, Server, Supercluster};
 
 use args::{Cli, Cmd, ExecArgs, RunArgs, StartArgs};
 use plan::{Plan, PlanError};
@@ -163,12 +163,35 @@ fn start(args: &StartArgs, ui: &Ui) -> Result<(Running, Signals, Duration), Fail
             );
             Running::Cluster(with_progress(&label, ui.quiet, || Cluster::run(opts))?)
         }
+        Plan::Supercluster(opts) => {
+            let label = format!(
+                "forming a {} x {} {}supercluster",
+                opts.clusters,
+                opts.nodes,
+                if opts.server.jetstream {
+                    "JetStream "
+                } else {
+                    ""
+                }
+            );
+            Running::Supercluster(with_progress(&label, ui.quiet, || Supercluster::run(opts))?)
+        }
     };
     let took = started.elapsed();
     let what = match &plan {
         Plan::Single(_) => "server ready (spawn to INFO) in".to_string(),
         Plan::Cluster(opts) => format!(
             "cluster ready ({} nodes up, full mesh{}) in",
+            opts.nodes,
+            if opts.server.jetstream {
+                ", JetStream meta leader elected, all healthy"
+            } else {
+                ""
+            }
+        ),
+        Plan::Supercluster(opts) => format!(
+            "supercluster ready ({} x {} nodes, meshes and gateways{}) in",
+            opts.clusters,
             opts.nodes,
             if opts.server.jetstream {
                 ", JetStream meta leader elected, all healthy"
@@ -221,7 +244,7 @@ fn shutdown(running: Running, signals: &Signals, ui: &Ui) {
         let _ = server.request_stop();
     }
     let deadline = started + STOP_GRACE;
-    while running.servers().iter().any(Server::is_running) && Instant::now() < deadline {
+    while running.servers().iter().any(|s| s.is_running()) && Instant::now() < deadline {
         if let Some(Event::Signal { .. }) = signals.wait(Some(Duration::from_millis(2))) {
             ui.status("stopping at once");
             break;
@@ -238,6 +261,11 @@ fn describe(report: &Report) -> String {
         None => "nats-server".to_string(),
     };
     match &report.cluster_name {
+        Some(_) if report.clusters.len() > 1 => format!(
+            "supercluster of {} clusters, {} nodes ({server})",
+            report.clusters.len(),
+            report.nodes.len()
+        ),
         Some(name) => format!("{}-node cluster {name} ({server})", report.nodes.len()),
         None => server,
     }
@@ -303,7 +331,7 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
                 {
                     let name = match running {
                         Running::Single(_) => "nats-server",
-                        Running::Cluster(_) => &report.nodes[i].name,
+                        Running::Cluster(_) | Running::Supercluster(_) => &report.nodes[i].name,
                     };
                     break Err(Error::new(
                         ErrorKind::ServerExited,

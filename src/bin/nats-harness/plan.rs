@@ -3,7 +3,9 @@
 use std::fs;
 use std::path::Path;
 
-use nats_server::{ClusterOptions, Error, ErrorKind, Keep, ServerOptions};
+use nats_server::{
+    ClusterOptions, Error, ErrorKind, Keep, LeafRemote, ServerOptions, SuperclusterOptions,
+};
 
 use crate::args::StartArgs;
 
@@ -12,6 +14,7 @@ use crate::args::StartArgs;
 pub enum Plan {
     Single(ServerOptions),
     Cluster(ClusterOptions),
+    Supercluster(SuperclusterOptions),
 }
 
 /// Why no plan could be made.
@@ -60,6 +63,14 @@ impl Plan {
             .or((configs.len() > 1).then_some(configs.len()))
             .or(file_nodes)
             .unwrap_or(1);
+        if let Some(clusters) = args.clusters {
+            return supercluster_plan(
+                args,
+                file,
+                clusters as usize,
+                args.nodes.map(|n| n as usize),
+            );
+        }
         let cluster = args.cluster || nodes > 1 || file_nodes.is_some();
         if configs.len() > 1 && configs.len() != nodes {
             return Err(PlanError::Usage(format!(
@@ -113,7 +124,59 @@ impl Plan {
     }
 }
 
+/// `--clusters M`: a supercluster of M clusters of `--nodes` (default 3) nodes each.
+fn supercluster_plan(
+    args: &StartArgs,
+    file: Option<FileDoc>,
+    clusters: usize,
+    nodes: Option<usize>,
+) -> Result<Plan, PlanError> {
+    if args.port.is_some() {
+        return Err(PlanError::Usage(
+            "--port sets a single server's client port; a supercluster picks its nodes' ports itself".into(),
+        ));
+    }
+    if args.config.len() > 1 {
+        return Err(PlanError::Usage(
+            "one --config per node is for a single cluster; a supercluster takes one --config for all nodes".into(),
+        ));
+    }
+    let mut opts = SuperclusterOptions::new();
+    match file {
+        Some(FileDoc::Cluster(c)) => {
+            opts.nodes = c.nodes;
+            opts.server = c.server;
+        }
+        Some(FileDoc::Server(s)) => opts.server = s,
+        None => {}
+    }
+    opts.clusters = clusters;
+    if let Some(nodes) = nodes {
+        opts.nodes = nodes;
+    }
+    apply_server_flags(&mut opts.server, args);
+    if let Some(name) = &args.name {
+        opts.server.name = Some(name.clone());
+    }
+    if let Some(config) = args.config.first() {
+        opts.server.config_file = Some(config.clone());
+    }
+    Ok(Plan::Supercluster(opts))
+}
+
 fn apply_server_flags(opts: &mut ServerOptions, args: &StartArgs) {
+    for url in &args.leaf_of {
+        opts.leaf_remotes.push(LeafRemote::new(url.clone()));
+    }
+    if args.leafnodes {
+        opts.leafnodes = true;
+    }
+    if args.mqtt {
+        opts.mqtt = true;
+    }
+    if let Some(domain) = &args.jetstream_domain {
+        opts.jetstream_domain = Some(domain.clone());
+    }
     if args.jetstream {
         opts.jetstream = true;
     }
@@ -269,6 +332,24 @@ mod tests {
         };
         assert_eq!((c.nodes, c.server.jetstream), (3, true));
         assert_eq!(c.name.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn clusters_make_a_supercluster_and_leaf_flags_apply() {
+        let Plan::Supercluster(s) = plan(&["--clusters", "2", "-n", "3", "-j"]).unwrap() else {
+            panic!("not a supercluster")
+        };
+        assert_eq!((s.clusters, s.nodes, s.server.jetstream), (2, 3, true));
+        assert!(matches!(
+            plan(&["--clusters", "2", "-p", "4222"]),
+            Err(PlanError::Usage(_))
+        ));
+        let Plan::Single(o) = plan(&["--leaf-of", "nats://127.0.0.1:7422", "--leafnodes"]).unwrap()
+        else {
+            panic!("not a single server")
+        };
+        assert_eq!(o.leaf_remotes[0].urls, ["nats://127.0.0.1:7422"]);
+        assert!(o.leafnodes);
     }
 
     #[test]

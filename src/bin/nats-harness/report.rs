@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use nats_server::{Cluster, Error, ErrorKind, Server};
+use nats_server::{Cluster, Error, ErrorKind, Server, Supercluster};
 use serde::Serialize;
 
 /// What runs: one server or a cluster. Dropping it stops everything and removes the directories.
@@ -12,15 +12,38 @@ use serde::Serialize;
 pub enum Running {
     Single(Box<Server>),
     Cluster(Cluster),
+    Supercluster(Supercluster),
 }
 
 impl Running {
-    pub fn servers(&self) -> &[Server] {
+    /// Every node, in order (cluster by cluster for a supercluster).
+    pub fn servers(&self) -> Vec<&Server> {
         match self {
-            Running::Single(s) => std::slice::from_ref(s),
-            Running::Cluster(c) => &c.servers,
+            Running::Single(s) => vec![s],
+            Running::Cluster(c) => c.servers.iter().collect(),
+            Running::Supercluster(sc) => sc.servers().map(|(_, _, s)| s).collect(),
         }
     }
+
+    /// The clusters with their nodes' client URLs (none for a single server).
+    fn clusters(&self) -> Vec<ClusterUrls> {
+        let of = |c: &Cluster| ClusterUrls {
+            name: c.name().to_string(),
+            urls: c.servers.iter().map(Server::url).collect(),
+        };
+        match self {
+            Running::Single(_) => Vec::new(),
+            Running::Cluster(c) => vec![of(c)],
+            Running::Supercluster(sc) => sc.clusters().iter().map(of).collect(),
+        }
+    }
+}
+
+/// One cluster's name and its nodes' client URLs.
+#[derive(Debug, Serialize)]
+pub struct ClusterUrls {
+    pub name: String,
+    pub urls: Vec<String>,
 }
 
 /// The JSON printed by `run --json` and written by `--urls-file`.
@@ -32,8 +55,14 @@ pub struct Report {
     pub monitoring_urls: Vec<String>,
     /// Every node's websocket URL (empty without `--websocket`).
     pub websocket_urls: Vec<String>,
-    /// The cluster's name; `null` for a single server.
+    /// The cluster's name; `null` for a single server; the first cluster's for a supercluster.
     pub cluster_name: Option<String>,
+    /// Every cluster with its nodes' client URLs (one for a cluster, several for a supercluster).
+    pub clusters: Vec<ClusterUrls>,
+    /// Every node's leaf node URL (with `--leafnodes`).
+    pub leafnode_urls: Vec<String>,
+    /// Every node's MQTT URL (with `--mqtt`).
+    pub mqtt_urls: Vec<String>,
     /// Whether JetStream is on.
     pub jetstream: bool,
     /// The nats-server version.
@@ -54,6 +83,11 @@ pub struct Node {
     pub client_port: u16,
     pub monitoring_url: Option<String>,
     pub websocket_url: Option<String>,
+    /// The node's cluster (`null` for a single server).
+    pub cluster: Option<String>,
+    pub gateway_url: Option<String>,
+    pub leafnode_url: Option<String>,
+    pub mqtt_url: Option<String>,
     pub pid: Option<u32>,
     /// The node's private directory (config, log, JetStream store), removed when it stops unless kept.
     pub dir: PathBuf,
@@ -75,6 +109,10 @@ impl Report {
                 client_port: s.client_port(),
                 monitoring_url: s.monitoring_url(),
                 websocket_url: s.websocket_url(),
+                cluster: s.options().cluster.as_ref().map(|c| c.name.clone()),
+                gateway_url: s.gateway_url(),
+                leafnode_url: s.leafnode_url(),
+                mqtt_url: s.mqtt_url(),
                 pid: s.pid(),
                 dir: s.dir().to_path_buf(),
             })
@@ -92,17 +130,24 @@ impl Report {
             cluster_name: match running {
                 Running::Single(_) => None,
                 Running::Cluster(c) => Some(c.name().to_string()),
+                Running::Supercluster(sc) => sc.names().first().cloned(),
             },
+            clusters: running.clusters(),
+            leafnode_urls: nodes
+                .iter()
+                .filter_map(|n| n.leafnode_url.clone())
+                .collect(),
+            mqtt_urls: nodes.iter().filter_map(|n| n.mqtt_url.clone()).collect(),
             jetstream: servers
                 .iter()
                 .any(|s| s.info()["jetstream"].as_bool().unwrap_or(false)),
             version: servers
                 .first()
-                .and_then(Server::version)
+                .and_then(|s| s.version())
                 .map(|v| v.to_string()),
             harness_pid: std::process::id(),
             nodes,
-            auth: servers.first().map(Server::auth_json).filter(|auth| {
+            auth: servers.first().map(|s| s.auth_json()).filter(|auth| {
                 auth["users"]
                     .as_object()
                     .is_some_and(|users| !users.is_empty())
@@ -126,6 +171,12 @@ impl Report {
         }
         if let Some(url) = &first.websocket_url {
             env.push(("NATS_WEBSOCKET_URL", url.clone()));
+        }
+        if let Some(url) = &first.leafnode_url {
+            env.push(("NATS_LEAFNODE_URL", url.clone()));
+        }
+        if let Some(url) = &first.mqtt_url {
+            env.push(("NATS_MQTT_URL", url.clone()));
         }
         if self.cluster_name.is_none() {
             env.push(("NATS_PORT", first.client_port.to_string()));
@@ -171,6 +222,12 @@ impl Report {
                 if let Some(url) = &n.websocket_url {
                     out.push_str(&format!("  websocket   {url}\n"));
                 }
+                if let Some(url) = &n.leafnode_url {
+                    out.push_str(&format!("  leafnodes   {url}\n"));
+                }
+                if let Some(url) = &n.mqtt_url {
+                    out.push_str(&format!("  mqtt        {url}\n"));
+                }
                 if let Some(auth) = &auth {
                     out.push_str(&format!("  auth        {auth}\n"));
                 }
@@ -212,6 +269,24 @@ impl Report {
                     out.push_str(&format!("  auth: {auth}\n"));
                 }
                 out.push_str(&format!("  urls: {}\n", self.urls.join(",")));
+            }
+            Running::Supercluster(sc) => {
+                out.push_str(&format!(
+                    "supercluster ready: {} clusters x {} nodes, {version}{}\n",
+                    sc.len(),
+                    self.nodes.len() / sc.len().max(1),
+                    if self.jetstream { ", JetStream" } else { "" }
+                ));
+                for cluster in &self.clusters {
+                    out.push_str(&format!(
+                        "  cluster {}: {}\n",
+                        cluster.name,
+                        cluster.urls.join(",")
+                    ));
+                }
+                if let Some(auth) = &auth {
+                    out.push_str(&format!("  auth: {auth}\n"));
+                }
             }
         }
         out

@@ -15,8 +15,8 @@ A thin binding over the ``nats-server`` harness's C ABI (include/nats_server.h):
         cluster.start_node(1)             # returns once it has rejoined
 
 The pytest plugin (``nats_server_harness.pytest_plugin``, registered automatically) provides the fixtures
-``nats_server``, ``nats_jetstream_server``, ``nats_operator_server``,
-``nats_cluster``, ``nats_server_factory`` and ``nats_cluster_factory``.
+``nats_server``, ``nats_jetstream_server``, ``nats_operator_server``, ``nats_cluster``, ``nats_supercluster``,
+``nats_leaf_pair``, ``nats_server_factory``, ``nats_cluster_factory`` and ``nats_supercluster_factory``.
 """
 
 from __future__ import annotations
@@ -49,8 +49,19 @@ from ._errors import (
     Unavailable,
 )
 from ._ffi import ABI_VERSION, LIB_ENV, abi_version, library_path, library_version
-from ._harness import Cluster, Ports, Server
-from ._options import ClusterKeywords, ClusterListener, ClusterOptions, Keep, ServerOptions
+from ._harness import Cluster, Ports, Server, Supercluster
+from ._options import (
+    ClusterKeywords,
+    ClusterListener,
+    ClusterOptions,
+    GatewayListener,
+    Keep,
+    LeafRemote,
+    RemoteGateway,
+    ServerOptions,
+    SuperclusterKeywords,
+    SuperclusterOptions,
+)
 
 try:  # the installed distribution's version: the crate's (set once, in Cargo.toml)
     __version__ = _metadata.version("nats-server-harness")
@@ -72,6 +83,7 @@ __all__ = [
     "ClusterOptions",
     "ConfigError",
     "Export",
+    "GatewayListener",
     "HarnessIOError",
     "Import",
     "InternalError",
@@ -81,6 +93,7 @@ __all__ = [
     "InvalidUtf8",
     "JetStreamLimits",
     "Keep",
+    "LeafRemote",
     "LibraryNotFound",
     "MonitoringError",
     "NatsServerError",
@@ -89,11 +102,15 @@ __all__ = [
     "Permissions",
     "PortInUse",
     "Ports",
+    "RemoteGateway",
     "Rule",
     "Server",
     "ServerExited",
     "ServerOptions",
     "StartupTimeout",
+    "Supercluster",
+    "SuperclusterKeywords",
+    "SuperclusterOptions",
     "TimeoutError",
     "Unavailable",
     "User",

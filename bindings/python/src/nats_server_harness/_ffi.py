@@ -89,6 +89,11 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_monitoring_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_websocket_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_cluster_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_gateway_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_leafnode_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_mqtt_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_leaf_connections": (c_int, [_HANDLE, POINTER(c_size_t), _ERR]),
+    "nats_server_wait_for_leaf_connections": (c_int, [_HANDLE, c_size_t, c_uint64, _ERR]),
     "nats_server_dir": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_store_dir": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_log_path": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
@@ -128,6 +133,28 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_cluster_wait_ready": (c_int, [_HANDLE, c_uint64, _ERR]),
     "nats_cluster_wait_for_leader": (c_int, [_HANDLE, c_uint64, POINTER(c_size_t), _ERR]),
     "nats_cluster_meta_leader": (c_int, [_HANDLE, POINTER(c_size_t), _ERR]),
+    # supercluster
+    "nats_supercluster_run": (c_int, [c_char_p, _HANDLE_P, _ERR]),
+    "nats_supercluster_free": (c_int, [_HANDLE]),
+    "nats_supercluster_len": (c_int, [_HANDLE, POINTER(c_size_t), _ERR]),
+    "nats_supercluster_cluster_len": (c_int, [_HANDLE, c_size_t, POINTER(c_size_t), _ERR]),
+    "nats_supercluster_cluster_name": (c_int, [_HANDLE, c_size_t, _CHAR_PP, _ERR]),
+    "nats_supercluster_node": (c_int, [_HANDLE, c_size_t, c_size_t, _HANDLE_P, _ERR]),
+    "nats_supercluster_client_urls_json": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_supercluster_kill_node": (c_int, [_HANDLE, c_size_t, c_size_t, _ERR]),
+    "nats_supercluster_stop_node": (c_int, [_HANDLE, c_size_t, c_size_t, _ERR]),
+    "nats_supercluster_start_node": (c_int, [_HANDLE, c_size_t, c_size_t, _ERR]),
+    "nats_supercluster_restart_node": (c_int, [_HANDLE, c_size_t, c_size_t, _ERR]),
+    "nats_supercluster_pause_node": (c_int, [_HANDLE, c_size_t, c_size_t, _ERR]),
+    "nats_supercluster_resume_node": (c_int, [_HANDLE, c_size_t, c_size_t, _ERR]),
+    "nats_supercluster_lame_duck_node": (c_int, [_HANDLE, c_size_t, c_size_t, _ERR]),
+    "nats_supercluster_set_keep": (c_int, [_HANDLE, c_int32, _ERR]),
+    "nats_supercluster_mark_failed": (c_int, [_HANDLE, _ERR]),
+    "nats_supercluster_wait_ready": (c_int, [_HANDLE, c_uint64, _ERR]),
+    "nats_supercluster_wait_for_leader": (
+        c_int,
+        [_HANDLE, c_uint64, POINTER(c_size_t), POINTER(c_size_t), _ERR],
+    ),
 }
 
 _lock = threading.Lock()
@@ -312,7 +339,7 @@ def wait_exit(handle: int, timeout_ms: int) -> int:
 
 
 def run(name: str, options_json: bytes) -> int:
-    """Calls ``nats_server_run`` / ``nats_cluster_run``; returns the new handle."""
+    """Calls ``nats_server_run`` / ``nats_cluster_run`` / ``nats_supercluster_run``; returns the new handle."""
     handle = c_void_p()
     err = c_void_p()
     status = getattr(lib(), name)(options_json, ctypes.byref(handle), ctypes.byref(err))
@@ -336,6 +363,26 @@ def free_server(handle: int) -> None:
 
 def free_cluster(handle: int) -> None:
     _free("nats_cluster_free", handle)
+
+
+def free_supercluster(handle: int) -> None:
+    status = lib().nats_supercluster_free(handle)
+    if status != OK:  # pragma: no cover - only a dead handle fails, and the class never passes one
+        name = status_name(status)
+        raise error_for(status, f"nats-server harness: nats_supercluster_free failed: {name}", name)
+
+
+def wait_for_leader_at(handle: int, timeout_ms: int) -> tuple[int, int]:
+    """Calls ``nats_supercluster_wait_for_leader``; returns the leader's (cluster, node) indices."""
+    cluster = c_size_t()
+    node = c_size_t()
+    err = c_void_p()
+    status = lib().nats_supercluster_wait_for_leader(
+        handle, timeout_ms, ctypes.byref(cluster), ctypes.byref(node), ctypes.byref(err)
+    )
+    if status != OK:
+        _raise(status, err)
+    return int(cluster.value), int(node.value)
 
 
 def abi_version() -> int:

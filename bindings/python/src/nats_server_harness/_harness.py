@@ -22,20 +22,20 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 
 from . import _ffi
 from ._errors import ClosedError, InvalidArgument, NotRunning, Unavailable
-from ._options import Keep, cluster_document, to_json
+from ._options import SUPERCLUSTER_FIELDS, Keep, cluster_document, to_json
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
-    from ._options import ClusterKeywords, ServerOptions
+    from ._options import ClusterKeywords, ServerOptions, SuperclusterKeywords
 
-__all__ = ["Cluster", "Ports", "Server"]
+__all__ = ["Cluster", "Ports", "Server", "Supercluster"]
 
 T = TypeVar("T")
 
 # Every live owned object, closed at interpreter exit so no directory is left behind (the processes would die
 # with us anyway: the library asks the kernel to kill them when this process dies).
-_live: weakref.WeakSet[Union[Server, Cluster]] = weakref.WeakSet()
+_live: weakref.WeakSet[Union[Server, Cluster, Supercluster]] = weakref.WeakSet()
 
 
 @atexit.register
@@ -75,7 +75,8 @@ class Server:
     """
 
     _handle: int | None
-    _cluster: Cluster | None
+    #: The cluster or supercluster that lends this node, or ``None`` for a server of its own.
+    _cluster: Cluster | Supercluster | None
     _index: int | None
 
     def __init__(self, **options: Unpack[ServerOptions]) -> None:
@@ -88,7 +89,7 @@ class Server:
         _live.add(self)
 
     @classmethod
-    def _node(cls, cluster: Cluster, index: int, handle: int) -> Server:
+    def _node(cls, cluster: Cluster | Supercluster, index: int, handle: int) -> Server:
         node = cls.__new__(cls)
         node._lock = cluster._lock
         node._cluster = cluster
@@ -401,9 +402,33 @@ class Server:
         return status, json.loads(body) if body else None
 
     @property
+    def gateway_url(self) -> str | None:
+        """The gateway URL other clusters use to reach this server; ``None`` without a gateway listener."""
+        return self._optional_string("nats_server_gateway_url")
+
+    @property
+    def leafnode_url(self) -> str | None:
+        """The URL leaves connect to (``leafnodes=True``); ``None`` unless the server is a hub."""
+        return self._optional_string("nats_server_leafnode_url")
+
+    @property
+    def mqtt_url(self) -> str | None:
+        """The MQTT URL, e.g. ``mqtt://127.0.0.1:1883`` (``mqtt=True``); ``None`` when MQTT is off."""
+        return self._optional_string("nats_server_mqtt_url")
+
+    def leaf_connections(self) -> int:
+        """The leaf node connections the server lists in ``/leafz`` now (a hub's leaves, a leaf's hubs)."""
+        return int(self._out("nats_server_leaf_connections", c_size_t))
+
+    def wait_for_leaf_connections(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Waits until the server lists at least ``count`` leaf node connections (a hub: its leaves are back,
+        e.g. after a restart); :class:`TimeoutError` otherwise."""
+        self._call("nats_server_wait_for_leaf_connections", count, _millis(timeout))
+
+    @property
     def cluster(self) -> Cluster | None:
-        """The cluster this server is a node of, or ``None``."""
-        return self._cluster
+        """The cluster this server is a node of, or ``None`` (also for a supercluster's node)."""
+        return self._cluster if isinstance(self._cluster, Cluster) else None
 
     @property
     def index(self) -> int | None:
@@ -629,3 +654,186 @@ class Cluster:
     def mark_failed(self) -> None:
         """Records that the test using the cluster failed, for every node (see :meth:`Server.mark_failed`)."""
         self._with(lambda h: _ffi.call("nats_cluster_mark_failed", h))
+
+
+class Supercluster:
+    """Clusters of real servers joined by gateways, on dynamic ports, ready when the constructor returns: every
+    cluster meshed, every gateway connected and, with JetStream, one meta leader every node agrees on.
+
+    ``Supercluster(clusters=2, nodes=3, jetstream=True)`` takes the Rust ``SuperclusterOptions`` fields
+    (``clusters``, ``nodes``, ``names``, ``server``, ``ready_timeout_ms``); any other keyword is a server option
+    for every node. Nodes are :class:`Server` objects lent by the supercluster: ``sc.node(1, 0)`` is node 0 of
+    cluster 1; their faults go through the supercluster (``sc.restart_node(1, 0)`` returns once the node is back in
+    the supercluster).
+    """
+
+    _handle: int | None
+
+    def __init__(self, **options: Unpack[SuperclusterKeywords]) -> None:
+        self._lock: threading.RLock = threading.RLock()
+        self._handle = None
+        self._pid = os.getpid()
+        document = cluster_document(options, SUPERCLUSTER_FIELDS)
+        self._handle = _ffi.run("nats_supercluster_run", to_json(document))
+        _live.add(self)
+        try:
+            count = int(_ffi.out("nats_supercluster_len", c_size_t, self._handle))
+            self._nodes: list[list[Server]] = []
+            for c in range(count):
+                size = int(_ffi.out("nats_supercluster_cluster_len", c_size_t, self._handle, c))
+                self._nodes.append(
+                    [
+                        Server._node(self, i, int(_ffi.out("nats_supercluster_node", c_void_p, self._handle, c, i)))
+                        for i in range(size)
+                    ]
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Kills every node and removes their directories (unless kept). Idempotent."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+            if handle is not None:
+                _live.discard(self)
+                if self._pid == os.getpid():  # a forked child never stops its parent's supercluster
+                    _ffi.free_supercluster(handle)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._handle is None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            message = f"unclosed {self!r}: call close() or use `with`"
+            with contextlib.suppress(Exception):  # never raise from a finalizer
+                self.close()
+            warnings.warn(message, ResourceWarning, stacklevel=1, source=self)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<Supercluster (closed)>"
+        try:
+            return f"<Supercluster {self.names}>"
+        except Exception:  # noqa: BLE001 - repr must not fail
+            return "<Supercluster>"
+
+    def _with(self, f: Callable[[int], T]) -> T:
+        with self._lock:
+            handle = self._handle
+            if handle is None:
+                raise ClosedError("nats-server harness: the supercluster is closed (close() was called)")
+            return f(handle)
+
+    def _indices(self, cluster: int, index: int) -> tuple[int, int]:
+        for what, value in (("cluster", cluster), ("node", index)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidArgument(
+                    f"nats-server harness: invalid argument: a {what} index is an int >= 0, not {value!r}",
+                    InvalidArgument.code,
+                )
+        return cluster, index
+
+    def _node_call(self, name: str, cluster: int, index: int) -> None:
+        c, i = self._indices(cluster, index)
+        self._with(lambda h: _ffi.call(name, h, c, i))
+
+    # ----- clusters and nodes -----------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """The number of clusters."""
+        return self._with(lambda h: int(_ffi.out("nats_supercluster_len", c_size_t, h)))
+
+    def node(self, cluster: int, index: int) -> Server:
+        """Node ``index`` of cluster ``cluster`` (both 0-based), lent by the supercluster."""
+        c, i = self._indices(cluster, index)
+        handle = self._with(lambda h: int(_ffi.out("nats_supercluster_node", c_void_p, h, c, i)))
+        node = self._nodes[c][i]
+        assert node._handle == handle  # the library lends the same handle every time
+        return node
+
+    @property
+    def clusters(self) -> list[list[Server]]:
+        """Every node, by cluster."""
+        self._with(lambda h: None)
+        return [list(nodes) for nodes in self._nodes]
+
+    @property
+    def names(self) -> list[str]:
+        """The cluster names (their gateway names, e.g. for JetStream placement), in order."""
+        return [self._cluster_name(c) for c in range(len(self._nodes))]
+
+    def _cluster_name(self, cluster: int) -> str:
+        return self._with(lambda h: _ffi.out_string("nats_supercluster_cluster_name", h, cluster))
+
+    @property
+    def client_urls(self) -> list[list[str]]:
+        """Every node's client URL, by cluster."""
+        urls: list[list[str]] = json.loads(
+            self._with(lambda h: _ffi.out_string("nats_supercluster_client_urls_json", h))
+        )
+        return urls
+
+    @property
+    def client_url(self) -> str:
+        """The client URL of node 0 of cluster 0."""
+        return self.client_urls[0][0]
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Waits until the supercluster is ready again (stopped and paused nodes left out)."""
+        ms = _millis(timeout)
+        self._with(lambda h: _ffi.call("nats_supercluster_wait_ready", h, ms))
+
+    def wait_for_leader(self, timeout: float = 30.0) -> tuple[int, int]:
+        """Waits for a JetStream meta leader; returns its (cluster, node) indices."""
+        ms = _millis(timeout)
+        return self._with(lambda h: _ffi.wait_for_leader_at(h, ms))
+
+    # ----- node faults ------------------------------------------------------------------------------------------
+
+    def kill_node(self, cluster: int, index: int) -> None:
+        """Kills node ``index`` of cluster ``cluster`` (SIGKILL)."""
+        self._node_call("nats_supercluster_kill_node", cluster, index)
+
+    def stop_node(self, cluster: int, index: int) -> None:
+        """Stops a node gracefully."""
+        self._node_call("nats_supercluster_stop_node", cluster, index)
+
+    def start_node(self, cluster: int, index: int) -> None:
+        """Starts a node again (same ports, same store); returns once it is back in the supercluster."""
+        self._node_call("nats_supercluster_start_node", cluster, index)
+
+    def restart_node(self, cluster: int, index: int) -> None:
+        """Restarts a node; returns once it is back in the supercluster (routes, gateways, JetStream)."""
+        self._node_call("nats_supercluster_restart_node", cluster, index)
+
+    def pause_node(self, cluster: int, index: int) -> None:
+        """Freezes a node (SIGSTOP)."""
+        self._node_call("nats_supercluster_pause_node", cluster, index)
+
+    def resume_node(self, cluster: int, index: int) -> None:
+        """Lets a paused node run again (SIGCONT)."""
+        self._node_call("nats_supercluster_resume_node", cluster, index)
+
+    def lame_duck_node(self, cluster: int, index: int) -> None:
+        """Puts a node into lame duck mode."""
+        self._node_call("nats_supercluster_lame_duck_node", cluster, index)
+
+    def set_keep(self, keep: Keep) -> None:
+        """Sets what to keep of every node's directory when closed."""
+        value = _ffi.keep_parse(keep)  # the library's one parser
+        self._with(lambda h: _ffi.call("nats_supercluster_set_keep", h, value))
+
+    def mark_failed(self) -> None:
+        """Records that the test using this supercluster failed (under on-failure, its directories are kept)."""
+        self._with(lambda h: _ffi.call("nats_supercluster_mark_failed", h))

@@ -36,6 +36,37 @@ class ClusterListener(TypedDict, total=False):
     routes: Sequence[str]
 
 
+class RemoteGateway(TypedDict, total=False):
+    """Another cluster a gateway connects to."""
+
+    #: That cluster's gateway name.
+    name: str
+    #: Gateway URLs of its nodes.
+    urls: Sequence[str]
+
+
+class GatewayListener(TypedDict, total=False):
+    """A gateway listener: joins this server's cluster to others (a supercluster's building block)."""
+
+    #: The gateway name: the name of this server's cluster.
+    name: str
+    #: The gateway port; ``None`` picks a free one (kept across restarts).
+    port: Optional[int]
+    #: The other clusters to connect to.
+    gateways: Sequence[RemoteGateway]
+
+
+class LeafRemote(TypedDict, total=False):
+    """A leaf node connection to a hub."""
+
+    #: The hub's leaf node URLs (its ``leafnode_url``); credentials may be in the URL.
+    urls: Sequence[str]
+    #: The local account the connection is bound to.
+    account: Optional[str]
+    #: A credentials file to authenticate to the hub.
+    credentials: Optional[StrPath]
+
+
 class ServerOptions(TypedDict, total=False):
     """Options of one server (every field optional; every listener on a dynamic port unless a port is given)."""
 
@@ -78,6 +109,16 @@ class ServerOptions(TypedDict, total=False):
     websocket: bool
     #: A cluster listener with routes.
     cluster: Optional[ClusterListener]
+    #: A gateway listener with gateways to other clusters.
+    gateway: Optional[GatewayListener]
+    #: A leaf node listener on a dynamic port: makes this server a hub.
+    leafnodes: bool
+    #: Leaf node connections to hubs: makes this server a leaf (ready once every remote is connected).
+    leaf_remotes: Sequence[LeafRemote]
+    #: The JetStream domain (needs ``jetstream``).
+    jetstream_domain: Optional[str]
+    #: An MQTT listener on a dynamic port (needs ``jetstream``).
+    mqtt: bool
     #: Debug logging (``-D``).
     debug: bool
     #: Protocol tracing (``-V``).
@@ -108,6 +149,22 @@ class ClusterOptions(TypedDict, total=False):
     ready_timeout_ms: int
 
 
+class SuperclusterOptions(TypedDict, total=False):
+    """Options of a supercluster, exactly as the Rust ``SuperclusterOptions`` (the node template goes in
+    ``server``)."""
+
+    #: Number of clusters, 1 or more. Default 2.
+    clusters: int
+    #: Nodes per cluster, 1 or more. Default 3.
+    nodes: int
+    #: One name per cluster (default: random ones, so parallel superclusters never join each other).
+    names: Sequence[str]
+    #: The options every node starts from (``port``, ``cluster``, ``gateway`` and ``store_dir`` must stay unset).
+    server: ServerOptions
+    #: How long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds. Default 30 000.
+    ready_timeout_ms: int
+
+
 class ClusterKeywords(ClusterOptions, total=False):
     """The keywords :class:`~nats_server_harness.Cluster` takes: the cluster's own fields, plus any server
     field, which goes into the ``server`` template (``name`` is the cluster's name; name the nodes with
@@ -133,15 +190,40 @@ class ClusterKeywords(ClusterOptions, total=False):
     keep: Optional[Keep]
 
 
+class SuperclusterKeywords(SuperclusterOptions, total=False):
+    """The keywords :class:`~nats_server_harness.Supercluster` takes: its own fields, plus any server field,
+    which goes into the ``server`` template."""
+
+    binary: Optional[StrPath]
+    config_file: Optional[StrPath]
+    config: Optional[str]
+    jetstream: bool
+    host: str
+    user: Optional[str]
+    password: Optional[str]
+    token: Optional[str]
+    websocket: bool
+    leafnodes: bool
+    mqtt: bool
+    debug: bool
+    trace: bool
+    args: Sequence[str]
+    startup_timeout_ms: int
+    keep: Optional[Keep]
+
+
 #: The fields of the Rust ``ClusterOptions``; any other keyword of ``Cluster(...)`` belongs to the node template.
 CLUSTER_FIELDS = frozenset(ClusterOptions.__annotations__)
+#: The fields of the Rust ``SuperclusterOptions``.
+SUPERCLUSTER_FIELDS = frozenset(SuperclusterOptions.__annotations__)
 
 
-def cluster_document(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Splits ``Cluster(**options)`` keywords into the ``ClusterOptions`` document: cluster fields stay at the
-    top, every other keyword joins the ``server`` template."""
-    document = {k: v for k, v in options.items() if k in CLUSTER_FIELDS}
-    loose = {k: v for k, v in options.items() if k not in CLUSTER_FIELDS}
+def cluster_document(options: Mapping[str, Any], fields: frozenset[str] = CLUSTER_FIELDS) -> dict[str, Any]:
+    """Splits ``Cluster(**options)`` (or, with ``fields=SUPERCLUSTER_FIELDS``, ``Supercluster(**options)``)
+    keywords into the options document: its own fields stay at the top, every other keyword joins the
+    ``server`` template."""
+    document = {k: v for k, v in options.items() if k in fields}
+    loose = {k: v for k, v in options.items() if k not in fields}
     if loose:
         template = document.get("server") or {}
         if not isinstance(template, Mapping):

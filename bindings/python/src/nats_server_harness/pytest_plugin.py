@@ -8,6 +8,11 @@ Fixtures:
   options (the Rust schema); function-scoped, everything they made is closed after the test.
 - ``nats_server_session_factory`` / ``nats_cluster_session_factory``: the same, closed at the end of the session;
   request them from a fixture of any scope (close early with ``.close()`` for module or class scope).
+- ``nats_supercluster``: two clusters of three nodes joined by gateways (no JetStream; ask
+  ``nats_supercluster_factory(jetstream=True)`` for one); ``nats_supercluster_factory(**options)`` and
+  ``nats_supercluster_session_factory`` start any shape.
+- ``nats_leaf_pair``: a hub and a leaf connected to it (:class:`LeafPair`, ``.hub`` and ``.leaf``), ready when
+  the hub's ``/leafz`` lists the leaf.
 - ``nats_server_settings``: the resolved settings (binary, keep policy, log lines).
 
 Settings (command line > ini > environment): ``--nats-server-bin`` / ``nats_server_bin`` (else ``$NATS_SERVER_BIN``,
@@ -35,23 +40,25 @@ import pytest
 
 from . import _ffi
 from ._errors import NatsServerError
-from ._harness import Cluster, Server
+from ._harness import Cluster, Server, Supercluster
 from ._options import Keep
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._options import ClusterKeywords, ServerOptions
+    from ._options import ClusterKeywords, ServerOptions, SuperclusterKeywords
 
 __all__ = [
     "ClusterFactory",
+    "LeafPair",
     "ServerFactory",
     "Settings",
+    "SuperclusterFactory",
 ]
 
 DEFAULT_LOG_LINES = 100
 
-Harness = Union[Server, Cluster]
+Harness = Union[Server, Cluster, Supercluster]
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,50 @@ class ClusterFactory:
         _close_all(self._made)
 
 
+class SuperclusterFactory:
+    """Starts superclusters with the plugin's settings applied; closes them all when its fixture ends."""
+
+    def __init__(self, state: _State) -> None:
+        self._state = state
+        self._made: list[Supercluster] = []
+
+    def __call__(self, **options: Unpack[SuperclusterKeywords]) -> Supercluster:
+        document = self._state.settings.server_options(dict(options), template=True)
+        supercluster = Supercluster(**document)
+        self._made.append(supercluster)
+        self._state.created(supercluster)
+        return supercluster
+
+    @property
+    def superclusters(self) -> list[Supercluster]:
+        """Every supercluster this factory made that is still open."""
+        return [s for s in self._made if not s.closed]
+
+    def close(self) -> None:
+        """Closes every supercluster this factory made (newest first)."""
+        _close_all(self._made)
+
+
+@dataclass(frozen=True)
+class LeafPair:
+    """A hub (``leafnodes=True``) and a leaf connected to it."""
+
+    hub: Server
+    leaf: Server
+
+    @classmethod
+    def start(
+        cls, factory: ServerFactory, hub: dict[str, Any] | None = None, leaf: dict[str, Any] | None = None
+    ) -> LeafPair:
+        """Starts a hub with ``hub`` options and a leaf of it with ``leaf`` options through ``factory``; returns
+        once the hub's ``/leafz`` lists the leaf."""
+        hub_server = factory(**{**(hub or {}), "leafnodes": True})
+        remotes = [*list((leaf or {}).get("leaf_remotes", [])), {"urls": [hub_server.leafnode_url]}]
+        leaf_server = factory(**{**(leaf or {}), "leaf_remotes": remotes})
+        hub_server.wait_for_leaf_connections(1)
+        return cls(hub_server, leaf_server)
+
+
 def _close_all(objects: Sequence[Harness]) -> None:
     errors: list[NatsServerError] = []
     for obj in reversed(objects):
@@ -272,10 +323,19 @@ def _used_by(item: pytest.Item) -> list[Harness]:
         found.setdefault(id(obj), obj)
     funcargs: dict[str, Any] = getattr(item, "funcargs", None) or {}
     for value in funcargs.values():
-        if isinstance(value, (Server, Cluster)):
+        if isinstance(value, (Server, Cluster, Supercluster)):
             found.setdefault(id(value), value)
-        elif isinstance(value, (ServerFactory, ClusterFactory)):
-            made = value.servers if isinstance(value, ServerFactory) else value.clusters
+        elif isinstance(value, LeafPair):
+            found.setdefault(id(value.hub), value.hub)
+            found.setdefault(id(value.leaf), value.leaf)
+        elif isinstance(value, (ServerFactory, ClusterFactory, SuperclusterFactory)):
+            made: Sequence[Harness]
+            if isinstance(value, ServerFactory):
+                made = value.servers
+            elif isinstance(value, ClusterFactory):
+                made = value.clusters
+            else:
+                made = value.superclusters
             for obj in made:
                 found.setdefault(id(obj), obj)
     return [obj for obj in found.values() if not obj.closed]
@@ -311,12 +371,21 @@ def pytest_runtest_makereport(
             obj.mark_failed()  # the one keep-on-failure mechanism: the library keeps what its policy says
         except NatsServerError:
             marked = False
-        servers = obj.nodes if isinstance(obj, Cluster) else [obj]
-        for server in servers:
+        labelled: list[tuple[str, Server]]
+        if isinstance(obj, Supercluster):
+            labelled = [
+                (f"supercluster cluster {name} node {i}", node)
+                for name, nodes in zip(obj.names, obj.clusters)
+                for i, node in enumerate(nodes)
+            ]
+        elif isinstance(obj, Cluster):
+            labelled = [(f"cluster {obj.name} node {node.index}", node) for node in obj.nodes]
+        else:
+            labelled = [("server", obj)]
+        for label, server in labelled:
             keep = _policy(server, state.settings.keep) == "always" or (
                 marked and _policy(server, state.settings.keep) == "on-failure"
             )
-            label = f"cluster {obj.name} node {server.index}" if isinstance(obj, Cluster) else "server"
             report.sections.append(_log_section(server, label, state.settings.log_lines, keep))
             if keep:
                 with contextlib.suppress(NatsServerError):
@@ -414,3 +483,31 @@ def nats_operator_server(nats_server_factory: ServerFactory) -> Server:
 def nats_cluster(nats_cluster_factory: ClusterFactory) -> Cluster:
     """A three-node JetStream cluster, ready (meta leader elected), closed after the test."""
     return nats_cluster_factory(nodes=3, jetstream=True)
+
+
+@pytest.fixture
+def nats_supercluster_factory(request: pytest.FixtureRequest) -> Iterator[SuperclusterFactory]:
+    """``nats_supercluster_factory(**options)`` starts a supercluster; all are closed after the test."""
+    factory = SuperclusterFactory(_state(request.config))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="session")
+def nats_supercluster_session_factory(pytestconfig: pytest.Config) -> Iterator[SuperclusterFactory]:
+    """Like ``nats_supercluster_factory``, but everything it made is closed at the end of the session."""
+    factory = SuperclusterFactory(_state(pytestconfig))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def nats_supercluster(nats_supercluster_factory: SuperclusterFactory) -> Supercluster:
+    """Two clusters of three nodes joined by gateways (no JetStream), ready, closed after the test."""
+    return nats_supercluster_factory(clusters=2, nodes=3)
+
+
+@pytest.fixture
+def nats_leaf_pair(nats_server_factory: ServerFactory) -> LeafPair:
+    """A hub and a leaf connected to it, ready (the hub lists the leaf), closed after the test."""
+    return LeafPair.start(nats_server_factory)

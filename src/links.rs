@@ -1,0 +1,299 @@
+//! Links between servers beyond routes: gateways, leaf nodes and the MQTT listener.
+//!
+//! Everything a server needs for them lives here, so [`crate::server`] stays a process manager: the config blocks
+//! written into the generated config, the discovery of their ports (the ports file never lists them; `/varz` reports
+//! them once the ports file exists), and the leaf side of readiness (every remote connected, per `/leafz`).
+//! Link URLs are built in one place ([`link_url`]), so a later fault proxy can sit on any link.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::ServerOptions;
+use crate::ready::{dial_host, url_host, Backoff};
+use crate::server::{Ports, Server};
+
+/// The URL another server dials to reach `port` on `server`'s host (a gateway, leaf node or route URL).
+pub(crate) fn link_url(host: &str, port: u16) -> String {
+    format!("nats://{}:{port}", url_host(dial_host(host)))
+}
+
+/// The config blocks for gateways, leaf nodes, MQTT and the JetStream domain, with pinned ports where known.
+pub(crate) fn config_blocks(opts: &ServerOptions, ports: &Ports) -> String {
+    let host = quote(&opts.host);
+    let mut text = String::new();
+    if let Some(gateway) = &opts.gateway {
+        text.push_str(&format!(
+            "gateway {{\n  name: {}\n  host: {host}\n  port: {}\n",
+            quote(&gateway.name),
+            port_value(gateway.port.or(ports.gateway))
+        ));
+        if !gateway.gateways.is_empty() {
+            text.push_str("  gateways: [\n");
+            for remote in &gateway.gateways {
+                text.push_str(&format!(
+                    "    {{name: {}, urls: {}}}\n",
+                    quote(&remote.name),
+                    quote_list(&remote.urls)
+                ));
+            }
+            text.push_str("  ]\n");
+        }
+        text.push_str("}\n");
+    }
+    if opts.leafnodes || !opts.leaf_remotes.is_empty() {
+        text.push_str("leafnodes {\n");
+        if opts.leafnodes {
+            text.push_str(&format!(
+                "  host: {host}\n  port: {}\n",
+                port_value(ports.leafnode)
+            ));
+        }
+        if !opts.leaf_remotes.is_empty() {
+            text.push_str("  remotes: [\n");
+            for remote in &opts.leaf_remotes {
+                text.push_str(&format!("    {{urls: {}", quote_list(&remote.urls)));
+                if let Some(account) = &remote.account {
+                    text.push_str(&format!(", account: {}", quote(account)));
+                }
+                if let Some(creds) = &remote.credentials {
+                    let path = std::path::absolute(creds).unwrap_or_else(|_| creds.clone());
+                    text.push_str(&format!(
+                        ", credentials: {}",
+                        quote(&path.to_string_lossy())
+                    ));
+                }
+                text.push_str("}\n");
+            }
+            text.push_str("  ]\n");
+        }
+        text.push_str("}\n");
+    }
+    if opts.mqtt {
+        text.push_str(&format!(
+            "mqtt {{\n  host: {host}\n  port: {}\n}}\n",
+            port_value(ports.mqtt)
+        ));
+    }
+    if let Some(domain) = &opts.jetstream_domain {
+        text.push_str(&format!("jetstream {{\n  domain: {}\n}}\n", quote(domain)));
+    }
+    text
+}
+
+/// Whether the config text has a top-level block or key `key` (e.g. `gateway`), which the harness would conflict
+/// with. A plain scan: a line starting with the key followed by `{`, `:` or `=`.
+pub(crate) fn config_sets(text: &str, key: &str) -> bool {
+    text.lines().any(|line| {
+        line.trim_start()
+            .strip_prefix(key)
+            .map(str::trim_start)
+            .is_some_and(|rest| rest.starts_with(['{', ':', '=']))
+    })
+}
+
+/// Rejects user configuration that sets a block the harness generates (`what` names the generator).
+pub(crate) fn reject_conflicting_config(opts: &ServerOptions, key: &str, what: &str) -> Result<()> {
+    let mut sources = Vec::new();
+    if let Some(config) = &opts.config {
+        sources.push(("`config`".to_string(), config.clone()));
+    }
+    if let Some(file) = &opts.config_file {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            sources.push((format!("config file {}", file.display()), text));
+        }
+    }
+    for (source, text) in sources {
+        if config_sets(&text, key) {
+            return Err(Error::new(
+                ErrorKind::InvalidOptions,
+                format!(
+                    "{source} sets a `{key}` block, which conflicts with the `{key}` block the harness generates for \
+                     {what}; remove it (the harness chooses the {key} name, port and peers)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the gateway, leaf node and MQTT ports from `/varz` (called once the ports file exists).
+pub(crate) fn discover_ports(server: &Server) -> Result<(Option<u16>, Option<u16>, Option<u16>)> {
+    let varz = server.monitor("varz")?;
+    let port = |section: &str| {
+        varz[section]["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p != 0)
+    };
+    let opts = server.options();
+    let gateway = opts.gateway.as_ref().and_then(|_| port("gateway"));
+    let leafnode = if opts.leafnodes { port("leaf") } else { None };
+    let mqtt = if opts.mqtt { port("mqtt") } else { None };
+    for (wanted, found, what) in [
+        (opts.gateway.is_some(), gateway, "gateway"),
+        (opts.leafnodes, leafnode, "leaf node"),
+        (opts.mqtt, mqtt, "MQTT"),
+    ] {
+        if wanted && found.is_none() {
+            return Err(Error::new(
+                ErrorKind::Monitoring,
+                format!("the server's /varz reports no {what} port: {varz}"),
+            ));
+        }
+    }
+    Ok((gateway, leafnode, mqtt))
+}
+
+/// Fails at once, before spawning, when none of a remote's hub URLs accepts connections: a leaf whose hub is gone
+/// would otherwise retry forever.
+pub(crate) fn check_hubs_reachable(opts: &ServerOptions) -> Result<()> {
+    for (i, remote) in opts.leaf_remotes.iter().enumerate() {
+        let reachable = remote.urls.iter().any(|url| dial(url).is_ok());
+        if !reachable {
+            let why = remote
+                .urls
+                .iter()
+                .map(|url| format!("{url}: {}", dial(url).err().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "leaf remote {i} cannot reach its hub ({why}); start the hub first (with `leafnodes: true`) and \
+                     pass its `leafnode_url()`"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn dial(url: &str) -> std::result::Result<(), String> {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let host_port = rest
+        .rsplit('@')
+        .next()
+        .unwrap_or(rest)
+        .trim_end_matches('/');
+    let addrs = host_port
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve: {e}"))?;
+    let mut last = String::from("no address");
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+/// The number of leaf node connections `server`'s `/leafz` lists.
+pub(crate) fn leaf_connections(server: &Server) -> Result<usize> {
+    let leafz = server.monitor("leafz")?;
+    Ok(leafz["leafs"].as_array().map_or(0, Vec::len))
+}
+
+/// Waits until `server` lists at least `count` leaf node connections in `/leafz`.
+pub(crate) fn wait_leaf_connections(
+    server: &Server,
+    count: usize,
+    deadline: Instant,
+) -> Result<()> {
+    let mut backoff = Backoff::new(Duration::from_millis(10));
+    loop {
+        let seen = leaf_connections(server);
+        match &seen {
+            Ok(n) if *n >= count => return Ok(()),
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            let seen = seen.map_or_else(|e| e.to_string(), |n| n.to_string());
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!("the server lists {seen} leaf node connection(s) in /leafz, not {count}, in time"),
+            ));
+        }
+        backoff.sleep(deadline);
+    }
+}
+
+/// Waits until `hub`'s `/leafz` lists a leaf connection from the server named `leaf`.
+pub(crate) fn wait_hub_lists(hub: &Server, leaf: &str, deadline: Instant) -> Result<()> {
+    let mut backoff = Backoff::new(Duration::from_millis(10));
+    loop {
+        let listed = hub.monitor("leafz").map(|leafz| {
+            let names: Vec<String> = leafz["leafs"]
+                .as_array()
+                .map(|leafs| {
+                    leafs
+                        .iter()
+                        .map(|l| l["name"].as_str().unwrap_or_default().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names
+        });
+        // Servers before 2.10 do not name their leaves in /leafz: any unnamed connection counts there.
+        if matches!(&listed, Ok(names) if names.iter().any(|n| n == leaf || n.is_empty())) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let why = match listed {
+                Ok(names) => format!(" (it lists {names:?})"),
+                Err(e) => format!(": {e}"),
+            };
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!("the hub's /leafz does not list the leaf {leaf:?} in time{why}"),
+            ));
+        }
+        backoff.sleep(deadline);
+    }
+}
+
+fn port_value(port: Option<u16>) -> String {
+    port.map_or_else(|| "-1".to_string(), |p| p.to_string())
+}
+
+fn quote(text: &str) -> String {
+    serde_json::to_string(text).expect("strings always serialize")
+}
+
+fn quote_list(items: &[String]) -> String {
+    serde_json::to_string(items).expect("strings always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicting_blocks_are_found() {
+        assert!(config_sets("gateway {\n name: x\n}", "gateway"));
+        assert!(config_sets("  gateway: { name: x }", "gateway"));
+        assert!(!config_sets("gateways_seen = 1\n# gateway", "gateway"));
+        assert!(!config_sets("leafnodes { }", "gateway"));
+    }
+
+    #[test]
+    fn blocks_pin_known_ports() {
+        let opts = ServerOptions::new()
+            .leafnodes(true)
+            .mqtt(true)
+            .jetstream(true)
+            .jetstream_domain("leaf");
+        let ports = Ports {
+            leafnode: Some(7422),
+            ..Ports::default()
+        };
+        let text = config_blocks(&opts, &ports);
+        assert!(text.contains("port: 7422"), "{text}");
+        assert!(
+            text.contains("mqtt {\n  host: \"127.0.0.1\"\n  port: -1"),
+            "{text}"
+        );
+        assert!(text.contains("domain: \"leaf\""), "{text}");
+    }
+}

@@ -54,7 +54,7 @@ impl Cluster {
             .name
             .clone()
             .unwrap_or_else(|| format!("c{:016x}", crate::unique::random_u64()));
-        let placeholder = ReservedPort::new(dial_host(&opts.server.host))?;
+        let placeholder = ReservedPort::new(dial_host(opts.server.listen_host()))?;
         let node_opts = |i: usize, routes: Vec<String>| {
             let mut node = opts.server.clone();
             node.name = Some(
@@ -67,6 +67,9 @@ impl Cluster {
             if let Some(file) = opts.node_config_files.get(i) {
                 node.config_file = Some(file.clone());
             }
+            if let Some(dir) = opts.node_store_dirs.get(i) {
+                node.store_dir = Some(dir.clone());
+            }
             node.cluster = Some(ClusterListener {
                 name: name.clone(),
                 port: None,
@@ -76,7 +79,7 @@ impl Cluster {
         };
         let placeholder_route = format!(
             "nats://{}:{}",
-            url_host(dial_host(&opts.server.host)),
+            url_host(dial_host(opts.server.listen_host())),
             placeholder.port
         );
         let first = Server::run(&node_opts(0, vec![placeholder_route]))
@@ -170,6 +173,28 @@ impl Cluster {
     /// Stops node `i` gracefully.
     pub fn stop(&mut self, i: usize) -> Result<()> {
         self.node_mut(i)?.stop()
+    }
+
+    /// Stops node `i` with SIGTERM, and SIGKILL once `timeout` has passed (see [`Server::stop_timeout`]).
+    pub fn stop_timeout(&mut self, i: usize, timeout: Duration) -> Result<()> {
+        self.node_mut(i)?.stop_timeout(timeout)
+    }
+
+    /// Stops several nodes at once (SIGTERM to all, then SIGKILL to those still running after `timeout`): about
+    /// as long as stopping one.
+    pub fn stop_nodes(&mut self, nodes: &[usize], timeout: Duration) -> Result<()> {
+        for &i in nodes {
+            self.node(i)?;
+        }
+        let mut stopping = Vec::new();
+        for &i in nodes {
+            stopping.extend(self.servers[i].begin_stop()?);
+        }
+        let deadline = Instant::now() + timeout;
+        for node in stopping {
+            node.finish(deadline.saturating_duration_since(Instant::now()))?;
+        }
+        Ok(())
     }
 
     /// Starts node `i` again (same ports, same store) and waits until it has rejoined the running nodes.

@@ -662,6 +662,48 @@ impl Server {
         self.wait_ready()
     }
 
+    /// The client addresses (from `/varz` `connect_urls`) of peers whose INFO does not yet list this server's
+    /// client port among their `connect_urls` (each read the way readiness reads INFO: the probe never counts
+    /// as a client).
+    fn peers_not_advertising_me(&self, peers: usize) -> Vec<String> {
+        let Ok(varz) = self.monitor("varz") else {
+            return vec!["(this server's /varz did not answer)".into()];
+        };
+        let own = self.ports.client;
+        let mine = |url: &str| split_host_port(url).is_some_and(|(_, port)| port == own);
+        let others: Vec<&str> = varz["connect_urls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.as_str())
+            .filter(|u| !mine(u))
+            .collect();
+        if others.len() < peers {
+            return vec![format!(
+                "(this server knows {} of its {peers} peers' client URLs so far)",
+                others.len()
+            )];
+        }
+        let mut unaware = Vec::new();
+        for url in others {
+            let Some((host, port)) = split_host_port(url) else {
+                continue;
+            };
+            let aware = ready::read_info(&host, port, Duration::from_secs(1)).is_ok_and(|info| {
+                info["connect_urls"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|u| u.as_str())
+                    .any(mine)
+            });
+            if !aware {
+                unaware.push(format!("{url} (does not list this server yet)"));
+            }
+        }
+        unaware
+    }
+
     /// Writes the generated config and spawns the process; [`Server::wait_ready`] waits for it.
     fn spawn_process(&mut self) -> Result<()> {
         let started = Instant::now();
@@ -787,6 +829,12 @@ impl Server {
                 .filter(|(id, _)| !routed.contains(&id.as_str()))
                 .map(|(_, url)| url.as_str())
                 .collect();
+            // Up on this end; a peer advertises this server to its own clients only once it has the route too.
+            let missing = if missing.is_empty() {
+                self.peers_not_advertising_me(peers.len())
+            } else {
+                missing.iter().map(|s| s.to_string()).collect()
+            };
             if missing.is_empty() {
                 return Ok(());
             }

@@ -737,7 +737,8 @@ async fn two_servers_started_one_by_one_with_routes_are_returned_with_the_route_
             assert_eq!(
                 info.connect_urls.len(),
                 2,
-                "round {round}: a client of {name} sees {others:?}"
+                "round {round}: a client of {name} ({}) sees {others:?}",
+                server.url()
             );
         }
     }

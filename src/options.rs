@@ -575,7 +575,7 @@ impl ClusterOptions {
 
 /// Parses a JSON document, naming the field at fault (`server.cluster.name: invalid type ...`) and rejecting
 /// trailing text.
-fn from_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
+pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
     let invalid = |detail: String| {
         Error::new(
             ErrorKind::InvalidOptions,

@@ -32,12 +32,15 @@ mod cluster;
 
 mod auth;
 
+mod options;
+
 mod boundary;
 
 use std::ffi::{c_char, c_int};
 
 pub use auth::*;
 pub use cluster::*;
+pub use options::*;
 pub use server::*;
 pub use status::nats_server_status;
 
@@ -84,4 +87,5 @@ const _: () = {
     const fn shareable<T: Send + Sync>() {}
     shareable::<nats_server_t>();
     shareable::<nats_cluster_t>();
+    shareable::<nats_server_options_t>();
 };

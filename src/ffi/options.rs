@@ -39,14 +39,17 @@ impl nats_server_options_t {
 
     /// Applies `change` to the value at a dotted `key` (`"jetstream"`, `"cluster.name"`, `"server.port"`),
     /// creating objects on the way; keeps the change only if the document still fits the schema.
-    fn change(&self, key: &str, change: impl FnOnce(&mut Value) -> Result<(), String>) -> FfiResult<()> {
+    fn change(
+        &self,
+        key: &str,
+        change: impl FnOnce(&mut Value) -> Result<(), String>,
+    ) -> FfiResult<()> {
         let mut document = lock(&self.document);
         let mut candidate = document.clone();
         let mut parts = key.split('.').peekable();
         let mut map = &mut candidate;
-        let invalid = |msg: String| {
-            crate::error::Error::new(crate::error::ErrorKind::InvalidOptions, msg)
-        };
+        let invalid =
+            |msg: String| crate::error::Error::new(crate::error::ErrorKind::InvalidOptions, msg);
         loop {
             let part = parts.next().unwrap_or_default();
             if part.is_empty() {
@@ -57,15 +60,17 @@ impl nats_server_options_t {
                 change(slot).map_err(|e| invalid(format!("field `{key}`: {e}")))?;
                 break;
             }
-            let next = map
-                .entry(part)
-                .or_insert_with(|| Value::Object(Map::new()));
+            let next = map.entry(part).or_insert_with(|| Value::Object(Map::new()));
             if next.is_null() {
                 *next = Value::Object(Map::new());
             }
             map = match next {
                 Value::Object(inner) => inner,
-                _ => return Err(invalid(format!("field `{part}` of {key:?} is not an object")).into()),
+                _ => {
+                    return Err(
+                        invalid(format!("field `{part}` of {key:?} is not an object")).into(),
+                    )
+                }
             };
         }
         self.check_types(&candidate)?;
@@ -80,9 +85,15 @@ impl Drop for nats_server_options_t {
     }
 }
 
-unsafe fn builder<'a>(options: *const nats_server_options_t) -> FfiResult<&'a nats_server_options_t> {
+unsafe fn builder<'a>(
+    options: *const nats_server_options_t,
+) -> FfiResult<&'a nats_server_options_t> {
     if options.is_null() || (*options).magic != OPTIONS_MAGIC {
-        return Err(bad_handle("options", "nats_server_options_t", options.is_null()));
+        return Err(bad_handle(
+            "options",
+            "nats_server_options_t",
+            options.is_null(),
+        ));
     }
     Ok(&*options)
 }
@@ -207,7 +218,11 @@ pub unsafe extern "C" fn nats_server_options_add_arg(
     guard(error, || {
         let options = builder(options)?;
         let arg = str_arg(arg, "arg")?.to_string();
-        let key = if options.cluster { "server.args" } else { "args" };
+        let key = if options.cluster {
+            "server.args"
+        } else {
+            "args"
+        };
         options.change(key, |slot| append(slot, arg))
     })
 }

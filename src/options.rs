@@ -398,10 +398,6 @@ const CONFLICTING_ARGS: &[(&[&str], &str)] = &[
         &["-user", "--user", "-pass", "--pass", "-auth", "--auth"],
         "`user` and `password`, or `token`",
     ),
-    (
-        &["-P", "--P", "-pid", "--pid"],
-        "nothing: the harness knows the pid (`pid()`)",
-    ),
 ];
 
 /// Refuses arguments that fight the harness, naming the option to use.

@@ -250,7 +250,7 @@ nats_server_status nats_server_run(const char *options_json,
                                    char **error);
 
 /**
- * Starts a server like `nats_server_start` but returns at once, without waiting for it to be ready: start
+ * Starts a server like `nats_server_run` but returns at once, without waiting for it to be ready: start
  * several at once, or one expected to fail, then call `nats_server_wait_ready`. Until then its ports are
  * unknown. Fails at once only for what needs no server (bad options, no binary).
  */
@@ -258,7 +258,7 @@ nats_server_status nats_server_spawn(const char *options_json, nats_server_t **o
 
 /**
  * Waits until a server made by `nats_server_spawn` is ready, with the statuses and messages of
- * `nats_server_start` (on failure the process is gone; the handle stays valid and is still freed by the
+ * `nats_server_run` (on failure the process is gone; the handle stays valid and is still freed by the
  * caller). `NATS_SERVER_OK` at once when there is nothing to wait for.
  */
 nats_server_status nats_server_wait_ready(nats_server_t *server, char **error);
@@ -737,13 +737,13 @@ nats_server_status nats_server_auth_json(const nats_server_t *server, char **out
  * nats_server_options_set_string(o, "config", "max_payload: 2MB", NULL);
  * nats_server_options_add_arg(o, "-D", NULL);
  * char *json = NULL;
- * nats_server_options_to_json(o, &json, &error);   // then nats_server_start(json, &server, &error)
+ * nats_server_options_to_json(o, &json, &error);   // then nats_server_run(json, &server, &error)
  * ```
  */
 nats_server_options_t *nats_server_options_new(void);
 
 /**
- * New, empty cluster options (the schema of `nats_cluster_start`: `nodes`, `name`, `server.jetstream`, ...).
+ * New, empty cluster options (the schema of `nats_cluster_run`: `nodes`, `name`, `server.jetstream`, ...).
  */
 nats_server_options_t *nats_cluster_options_new(void);
 
@@ -795,7 +795,7 @@ nats_server_status nats_server_options_append_string(nats_server_options_t *opti
 nats_server_status nats_server_options_add_arg(nats_server_options_t *options, const char *arg, char **error);
 
 /**
- * The options as one JSON document for `nats_server_start` / `nats_cluster_start`, after the whole is checked
+ * The options as one JSON document for `nats_server_run` / `nats_cluster_run`, after the whole is checked
  * (`NATS_SERVER_INVALID_OPTIONS` for e.g. `user` without `password`). `*out` is freed with
  * `nats_server_string_free`.
  */

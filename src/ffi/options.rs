@@ -3,8 +3,8 @@
 //! The builder holds one JSON document of the options schema (`ServerOptions`, or `ClusterOptions` when made by
 //! `nats_cluster_options_new`). Every change is checked against the schema at once, so an unknown field or a
 //! wrong type fails at the call that made it, naming the field; `nats_server_options_to_json` then checks the
-//! whole (e.g. `user` without `password`) and hands out the document for `nats_server_start` /
-//! `nats_cluster_start`.
+//! whole (e.g. `user` without `password`) and hands out the document for `nats_server_run` /
+//! `nats_cluster_run`.
 
 use std::ffi::c_char;
 use std::sync::Mutex;
@@ -117,14 +117,14 @@ fn new_builder(cluster: bool) -> *mut nats_server_options_t {
 /// nats_server_options_set_string(o, "config", "max_payload: 2MB", NULL);
 /// nats_server_options_add_arg(o, "-D", NULL);
 /// char *json = NULL;
-/// nats_server_options_to_json(o, &json, &error);   // then nats_server_start(json, &server, &error)
+/// nats_server_options_to_json(o, &json, &error);   // then nats_server_run(json, &server, &error)
 /// ```
 #[no_mangle]
 pub extern "C" fn nats_server_options_new() -> *mut nats_server_options_t {
     new_builder(false)
 }
 
-/// New, empty cluster options (the schema of `nats_cluster_start`: `nodes`, `name`, `server.jetstream`, ...).
+/// New, empty cluster options (the schema of `nats_cluster_run`: `nodes`, `name`, `server.jetstream`, ...).
 #[no_mangle]
 pub extern "C" fn nats_cluster_options_new() -> *mut nats_server_options_t {
     new_builder(true)
@@ -236,7 +236,7 @@ fn append(slot: &mut Value, value: String) -> Result<(), String> {
     Ok(())
 }
 
-/// The options as one JSON document for `nats_server_start` / `nats_cluster_start`, after the whole is checked
+/// The options as one JSON document for `nats_server_run` / `nats_cluster_run`, after the whole is checked
 /// (`NATS_SERVER_INVALID_OPTIONS` for e.g. `user` without `password`). `*out` is freed with
 /// `nats_server_string_free`.
 #[no_mangle]

@@ -202,7 +202,7 @@ pub unsafe extern "C" fn nats_server_run(
     })
 }
 
-/// Starts a server like `nats_server_start` but returns at once, without waiting for it to be ready: start
+/// Starts a server like `nats_server_run` but returns at once, without waiting for it to be ready: start
 /// several at once, or one expected to fail, then call `nats_server_wait_ready`. Until then its ports are
 /// unknown. Fails at once only for what needs no server (bad options, no binary).
 #[no_mangle]
@@ -224,7 +224,7 @@ pub unsafe extern "C" fn nats_server_spawn(
 }
 
 /// Waits until a server made by `nats_server_spawn` is ready, with the statuses and messages of
-/// `nats_server_start` (on failure the process is gone; the handle stays valid and is still freed by the
+/// `nats_server_run` (on failure the process is gone; the handle stays valid and is still freed by the
 /// caller). `NATS_SERVER_OK` at once when there is nothing to wait for.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_wait_ready(

@@ -66,7 +66,7 @@ static void test_options_built_without_json(void) {
     EXPECT_OK(nats_server_options_to_json(o, &json, &err));
     REQUIRE(json != NULL);
 
-    REQUIRE_OK(nats_server_start(json, &server, &err));
+    REQUIRE_OK(nats_server_run(json, &server, &err));
     EXPECT_OK(nats_server_url(server, &url, &err));
     {
         natsOptions *opts = NULL;
@@ -142,7 +142,7 @@ static void test_stop_timeout_on_a_lame_duck_server_with_a_client(void) {
     char *url = NULL;
     uint32_t pid = 0;
     bool running = true;
-    REQUIRE_OK(nats_server_start("{\"config\": \"lame_duck_grace_period: \\\"20s\\\"\"}", &server, &err));
+    REQUIRE_OK(nats_server_run("{\"config\": \"lame_duck_grace_period: \\\"20s\\\"\"}", &server, &err));
     EXPECT_OK(nats_server_client_url(server, &url, &err));
     NATS_OK(connect_to(&nc, url));
     NATS_OK(natsConnection_Flush(nc));
@@ -178,7 +178,7 @@ static void *stop_node(void *arg) {
 static void test_cluster_nodes_stop_in_parallel(void) {
     nats_cluster_t *cluster = NULL;
     natsConnection *clients[3] = {NULL, NULL, NULL};
-    REQUIRE_OK(nats_cluster_start("{\"server\": {\"config\": \"lame_duck_grace_period: \\\"20s\\\"\"}}", &cluster,
+    REQUIRE_OK(nats_cluster_run("{\"server\": {\"config\": \"lame_duck_grace_period: \\\"20s\\\"\"}}", &cluster,
                                   &err));
     for (size_t i = 0; i < 3; i++) {
         nats_server_t *node = NULL;
@@ -207,7 +207,7 @@ static void test_cluster_nodes_stop_in_parallel(void) {
     double took = now_ms() - started;
     printf("    three lame-duck nodes stopped from three threads (timeout 300 ms each): %.0f ms\n", took);
     CHECK(took < 2 * 300 + 300);
-    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "out of range",
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range",
                  nats_cluster_stop_node_timeout(cluster, 9, 10, &err));
 cleanup:
     for (size_t i = 0; i < 3; i++) natsConnection_Destroy(clients[i]);

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 
 from . import _ffi
-from ._errors import ClosedError, InvalidArgument, NotRunning, Unavailable
+from ._errors import ClosedError, InvalidArgument, InvalidOptions, NotRunning, Unavailable
 from ._options import Keep, cluster_document, to_json
 
 if TYPE_CHECKING:

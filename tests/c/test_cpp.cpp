@@ -223,6 +223,7 @@ static void operator_creds() {
     CHECK(s.auth_json().find("\"A\"") != std::string::npos);
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"NOPE\"", s.creds("NOPE", "a"));
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"nobody\"", s.seed_file("nobody"));
+}
 
 static void options_spawn_stop_timeout_host() {
     // Options built without JSON; a mistake throws naming the field.

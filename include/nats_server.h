@@ -184,9 +184,15 @@ typedef enum {
  *
  * Thread safety: the cluster holds one mutex shared with its node handles, so the cluster and its nodes may be
  * used from several threads at once; calls are serialized (node faults by index wait for the cluster to be ready
- * again while holding it). Freeing must not race with any other call on the cluster or its nodes.
+ * again while holding it), except the wait for a stopped node's exit, which runs unlocked. Freeing must not race with any other call on the cluster or its nodes.
  */
 typedef struct nats_cluster_t nats_cluster_t;
+
+/**
+ * Options being built (opaque). Made by `nats_server_options_new` or `nats_cluster_options_new`, owned by the
+ * caller, freed with `nats_server_options_free`. Holds a mutex: one builder may be used from several threads.
+ */
+typedef struct nats_server_options_t nats_server_options_t;
 
 /**
  * A `nats-server` process and its private directory (opaque).
@@ -256,6 +262,20 @@ nats_server_status nats_server_run(const char *options_json,
                                    char **error);
 
 /**
+ * Starts a server like `nats_server_run` but returns at once, without waiting for it to be ready: start
+ * several at once, or one expected to fail, then call `nats_server_wait_ready`. Until then its ports are
+ * unknown. Fails at once only for what needs no server (bad options, no binary).
+ */
+nats_server_status nats_server_spawn(const char *options_json, nats_server_t **out, char **error);
+
+/**
+ * Waits until a server made by `nats_server_spawn` is ready, with the statuses and messages of
+ * `nats_server_run` (on failure the process is gone; the handle stays valid and is still freed by the
+ * caller). `NATS_SERVER_OK` at once when there is nothing to wait for.
+ */
+nats_server_status nats_server_wait_ready(nats_server_t *server, char **error);
+
+/**
  * Frees an owned handle: kills and reaps the server if it runs, and removes its private directory (unless the
  * keep policy says to keep it; see `nats_server_set_keep`). NULL is accepted (`NATS_SERVER_OK`).
  *
@@ -273,6 +293,13 @@ nats_server_status nats_server_stop(nats_server_t *server,
                                     char **error);
 
 /**
+ * Stops the server with SIGTERM, and SIGKILL once `timeout_ms` has passed (a lame-duck server with clients
+ * attached would otherwise wait out its grace period), and reaps it: returns within about `timeout_ms`.
+ * The handle's lock is held only to send the signal, so stops of several cluster nodes run in parallel.
+ */
+nats_server_status nats_server_stop_timeout(nats_server_t *server, uint64_t timeout_ms, char **error);
+
+/**
  * Starts a stopped (or killed) server again on the same ports with the same JetStream store, and returns once it
  * accepts clients. Does nothing when it runs. (A node of a cluster: prefer `nats_cluster_start_node`, which also waits
  * for the node to rejoin.)
@@ -284,6 +311,11 @@ nats_server_status nats_server_start(nats_server_t *server,
  * Stops the server gracefully and starts it again on the same ports with the same JetStream store.
  */
 nats_server_status nats_server_restart(nats_server_t *server, char **error);
+
+/**
+ * The host the server listens on: the `host` option, else what its configuration chose, else `127.0.0.1`.
+ */
+nats_server_status nats_server_host(const nats_server_t *server, char **out, char **error);
 
 /**
  * Kills the server at once (SIGKILL, like a crash) and reaps it. Killing a stopped server is a no-op.
@@ -623,9 +655,19 @@ nats_server_status nats_cluster_jetstream(const nats_cluster_t *cluster, bool *o
 nats_server_status nats_cluster_kill_node(nats_cluster_t *cluster, size_t index, char **error);
 
 /**
- * Stops node `index` gracefully. Stopping a stopped node is a no-op.
+ * Stops node `index` gracefully (SIGTERM, SIGKILL after 10 s). Stopping a stopped node is a no-op.
  */
 nats_server_status nats_cluster_stop_node(nats_cluster_t *cluster, size_t index, char **error);
+
+/**
+ * Stops node `index` with SIGTERM, and SIGKILL once `timeout_ms` has passed. The cluster's lock is held only to
+ * send the signal: stops of different nodes from several threads run in parallel (three take about as long as
+ * one). An index out of range is `NATS_SERVER_INVALID_ARGUMENT`.
+ */
+nats_server_status nats_cluster_stop_node_timeout(nats_cluster_t *cluster,
+                                                  size_t index,
+                                                  uint64_t timeout_ms,
+                                                  char **error);
 
 /**
  * Starts node `index` again (same ports, same store) and waits until the cluster is ready again.
@@ -883,6 +925,82 @@ nats_server_status nats_supercluster_wait_for_leader(const nats_supercluster_t *
                                                      size_t *cluster,
                                                      size_t *index,
                                                      char **error);
+
+/**
+ * New, empty server options (the defaults: loopback, dynamic ports, monitoring on, JetStream off), owned by the
+ * caller: free with `nats_server_options_free`.
+ *
+ * ```c
+ * nats_server_options_t *o = nats_server_options_new();
+ * nats_server_options_set_bool(o, "jetstream", true, NULL);
+ * nats_server_options_set_string(o, "config", "max_payload: 2MB", NULL);
+ * nats_server_options_add_arg(o, "-D", NULL);
+ * char *json = NULL;
+ * nats_server_options_to_json(o, &json, &error);   // then nats_server_run(json, &server, &error)
+ * ```
+ */
+nats_server_options_t *nats_server_options_new(void);
+
+/**
+ * New, empty cluster options (the schema of `nats_cluster_run`: `nodes`, `name`, `server.jetstream`, ...).
+ */
+nats_server_options_t *nats_cluster_options_new(void);
+
+/**
+ * Frees options. NULL is accepted.
+ */
+void nats_server_options_free(nats_server_options_t *options);
+
+/**
+ * Sets a string field. `key` names the field as in the JSON schema, nested fields with dots (`"name"`,
+ * `"config"`, `"cluster.name"`, `"server.binary"`). An unknown field or a field of another type fails with
+ * `NATS_SERVER_INVALID_OPTIONS` naming it, and changes nothing. `value` is copied; any text is fine (no escaping).
+ */
+nats_server_status nats_server_options_set_string(nats_server_options_t *options,
+                                                  const char *key,
+                                                  const char *value,
+                                                  char **error);
+
+/**
+ * Sets a boolean field (`"jetstream"`, `"monitoring"`, `"wait_for_routes"`, `"server.jetstream"`, ...).
+ */
+nats_server_status nats_server_options_set_bool(nats_server_options_t *options,
+                                                const char *key,
+                                                bool value,
+                                                char **error);
+
+/**
+ * Sets an integer field (`"port"`, `"startup_timeout_ms"`, `"nodes"`, `"cluster.port"`, ...). A value out of
+ * the field's range fails naming the field.
+ */
+nats_server_status nats_server_options_set_int(nats_server_options_t *options,
+                                               const char *key,
+                                               int64_t value,
+                                               char **error);
+
+/**
+ * Appends a string to a list field (`"args"`, `"cluster.routes"`, `"node_names"`, `"node_store_dirs"`, ...).
+ */
+nats_server_status nats_server_options_append_string(nats_server_options_t *options,
+                                                     const char *key,
+                                                     const char *value,
+                                                     char **error);
+
+/**
+ * Appends one extra command-line argument (`"args"`), e.g. `"--max_payload"` then `"2MB"`: one argument per
+ * call, no splitting or quoting. Arguments that would take over what the harness sets are refused by
+ * `nats_server_options_to_json` (and the start) with the option to use instead.
+ */
+nats_server_status nats_server_options_add_arg(nats_server_options_t *options, const char *arg, char **error);
+
+/**
+ * The options as one JSON document for `nats_server_run` / `nats_cluster_run`, after the whole is checked
+ * (`NATS_SERVER_INVALID_OPTIONS` for e.g. `user` without `password`). `*out` is freed with
+ * `nats_server_string_free`.
+ */
+nats_server_status nats_server_options_to_json(const nats_server_options_t *options,
+                                               char **out,
+                                               char **error);
 
 #ifdef __cplusplus
 }  // extern "C"

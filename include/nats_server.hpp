@@ -103,6 +103,59 @@ struct monitor_response {
     std::string body;
 };
 
+/// Options built field by field (the JSON schema underneath; mistakes throw naming the field). Move-only.
+/// `options::for_server().set("jetstream", true).set("config", "max_payload: 2MB").arg("-D")`.
+class options {
+public:
+    static options for_server() { return options(nats_server_options_new()); }
+    static options for_cluster() { return options(nats_cluster_options_new()); }
+    ~options() { nats_server_options_free(h_); }
+    options(options &&other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+    options &operator=(options &&other) noexcept {
+        if (this != &other) {
+            nats_server_options_free(h_);
+            h_ = std::exchange(other.h_, nullptr);
+        }
+        return *this;
+    }
+    options(const options &) = delete;
+    options &operator=(const options &) = delete;
+
+    options &set(const std::string &key, const std::string &value) {
+        detail::call([&](char **e) { return nats_server_options_set_string(h_, key.c_str(), value.c_str(), e); });
+        return *this;
+    }
+    options &set(const std::string &key, const char *value) { return set(key, std::string(value)); }
+    options &set(const std::string &key, bool value) {
+        detail::call([&](char **e) { return nats_server_options_set_bool(h_, key.c_str(), value, e); });
+        return *this;
+    }
+    options &set(const std::string &key, int64_t value) {
+        detail::call([&](char **e) { return nats_server_options_set_int(h_, key.c_str(), value, e); });
+        return *this;
+    }
+    options &set(const std::string &key, int value) { return set(key, static_cast<int64_t>(value)); }
+    options &append(const std::string &key, const std::string &value) {
+        detail::call(
+            [&](char **e) { return nats_server_options_append_string(h_, key.c_str(), value.c_str(), e); });
+        return *this;
+    }
+    options &arg(const std::string &value) {
+        detail::call([&](char **e) { return nats_server_options_add_arg(h_, value.c_str(), e); });
+        return *this;
+    }
+    /// The checked JSON document.
+    std::string json() const {
+        return detail::string_call([&](char **o, char **e) { return nats_server_options_to_json(h_, o, e); });
+    }
+
+private:
+    explicit options(nats_server_options_t *handle) : h_(handle) {
+        if (h_ == nullptr) throw error(NATS_SERVER_INTERNAL, "nats-server harness: internal: no options");
+    }
+    nats_server_options_t *h_;
+};
+
 /// A non-owning view of a server handle: a cluster's node, or an owned server seen without ownership. Cheap to
 /// copy; valid as long as the handle it views.
 class server_ref {
@@ -112,6 +165,12 @@ public:
 
     // Control.
     void stop() { detail::call([&](char **e) { return nats_server_stop(h_, e); }); }
+    /// SIGTERM, then SIGKILL once `timeout` has passed; returns within about `timeout`.
+    void stop(std::chrono::milliseconds timeout) {
+        detail::call([&](char **e) { return nats_server_stop_timeout(h_, to_ms(timeout), e); });
+    }
+    /// Waits until a server made by server::spawn is ready (the errors of the constructor); a no-op otherwise.
+    void wait_ready() { detail::call([&](char **e) { return nats_server_wait_ready(h_, e); }); }
     void start() { detail::call([&](char **e) { return nats_server_start(h_, e); }); }
     void restart() { detail::call([&](char **e) { return nats_server_restart(h_, e); }); }
     void kill() { detail::call([&](char **e) { return nats_server_kill(h_, e); }); }
@@ -154,6 +213,8 @@ public:
     uint16_t cluster_port() const { return port(nats_server_cluster_port); }
     std::string client_url() const { return text(nats_server_client_url); }
     std::string url() const { return text(nats_server_url); }
+    /// The host the server listens on (the `host` option, else the configuration's, else 127.0.0.1).
+    std::string host() const { return text(nats_server_host); }
     std::string client_url_with(const std::string &user, const std::string &password) const {
         return detail::string_call([&](char **o, char **e) {
             return nats_server_client_url_with(h_, user.c_str(), password.c_str(), o, e);
@@ -247,6 +308,14 @@ public:
         detail::call([&](char **e) { return nats_server_run(options_json, &h_, e); });
     }
     explicit server(const std::string &options_json) : server(options_json.c_str()) {}
+    explicit server(const options &built) : server(built.json()) {}
+    /// Starts a server without waiting for it to be ready: call wait_ready() later.
+    static server spawn(const char *options_json = nullptr) {
+        nats_server_t *handle = nullptr;
+        detail::call([&](char **e) { return nats_server_spawn(options_json, &handle, e); });
+        return server(handle);
+    }
+    static server spawn(const std::string &options_json) { return spawn(options_json.c_str()); }
     ~server() { nats_server_free(h_); }
 
     server(server &&other) noexcept : server_ref(std::exchange(other.h_, nullptr)) {}
@@ -259,6 +328,9 @@ public:
     }
     server(const server &) = delete;
     server &operator=(const server &) = delete;
+
+private:
+    explicit server(nats_server_t *handle) noexcept : server_ref(handle) {}
 };
 
 /// An owned cluster: started (and ready) after the constructor, stopped by the destructor. Move-only.
@@ -269,6 +341,7 @@ public:
         detail::call([&](char **e) { return nats_cluster_run(options_json, &h_, e); });
     }
     explicit cluster(const std::string &options_json) : cluster(options_json.c_str()) {}
+    explicit cluster(const options &built) : cluster(built.json()) {}
     ~cluster() { nats_cluster_free(h_); }
 
     cluster(cluster &&other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
@@ -311,6 +384,10 @@ public:
 
     void kill_node(std::size_t i) { fault(nats_cluster_kill_node, i); }
     void stop_node(std::size_t i) { fault(nats_cluster_stop_node, i); }
+    /// Stops node i with SIGTERM, then SIGKILL after `timeout`; node stops from several threads run in parallel.
+    void stop_node(std::size_t i, std::chrono::milliseconds timeout) {
+        detail::call([&](char **e) { return nats_cluster_stop_node_timeout(h_, i, ms(timeout), e); });
+    }
     void start_node(std::size_t i) { fault(nats_cluster_start_node, i); }
     void restart_node(std::size_t i) { fault(nats_cluster_restart_node, i); }
     void pause_node(std::size_t i) { fault(nats_cluster_pause_node, i); }

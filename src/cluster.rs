@@ -84,6 +84,9 @@ fn node_options(opts: &ClusterOptions, name: &str, i: usize, routes: Vec<String>
     if let Some(file) = opts.node_config_files.get(i) {
         node.config_file = Some(file.clone());
     }
+    if let Some(dir) = opts.node_store_dirs.get(i) {
+        node.store_dir = Some(dir.clone());
+    }
     node.cluster = Some(ClusterListener {
         name: name.to_string(),
         port: None,
@@ -125,10 +128,10 @@ impl Cluster {
             .name
             .clone()
             .unwrap_or_else(|| format!("c{:016x}", crate::unique::random_u64()));
-        let placeholder = ReservedPort::new(dial_host(&opts.server.host))?;
+        let placeholder = ReservedPort::new(dial_host(opts.server.listen_host()))?;
         let placeholder_route = format!(
             "nats://{}:{}",
-            url_host(dial_host(&opts.server.host)),
+            url_host(dial_host(opts.server.listen_host())),
             placeholder.port
         );
         let mut first = node_options(opts, &name, 0, vec![placeholder_route]);
@@ -232,6 +235,28 @@ impl Cluster {
     /// Stops node `i` gracefully.
     pub fn stop(&mut self, i: usize) -> Result<()> {
         self.node_mut(i)?.stop()
+    }
+
+    /// Stops node `i` with SIGTERM, and SIGKILL once `timeout` has passed (see [`Server::stop_timeout`]).
+    pub fn stop_timeout(&mut self, i: usize, timeout: Duration) -> Result<()> {
+        self.node_mut(i)?.stop_timeout(timeout)
+    }
+
+    /// Stops several nodes at once (SIGTERM to all, then SIGKILL to those still running after `timeout`): about
+    /// as long as stopping one.
+    pub fn stop_nodes(&mut self, nodes: &[usize], timeout: Duration) -> Result<()> {
+        for &i in nodes {
+            self.node(i)?;
+        }
+        let mut stopping = Vec::new();
+        for &i in nodes {
+            stopping.extend(self.servers[i].begin_stop()?);
+        }
+        let deadline = Instant::now() + timeout;
+        for node in stopping {
+            node.finish(deadline.saturating_duration_since(Instant::now()))?;
+        }
+        Ok(())
     }
 
     /// Starts node `i` again (same ports, same store) and waits until it has rejoined the running nodes.

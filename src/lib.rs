@@ -25,6 +25,7 @@
 mod auth;
 mod binary;
 mod cluster;
+mod confscan;
 mod error;
 // The C ABI (`include/nats_server.h`): public for this crate's tests, hidden from the Rust docs (Rust users use
 // the types re-exported below). cbindgen reads src/ffi/ itself; the symbols are exported whatever the visibility.

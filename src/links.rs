@@ -20,7 +20,7 @@ pub(crate) fn link_url(host: &str, port: u16) -> String {
 
 /// The config blocks for gateways, leaf nodes, MQTT and the JetStream domain, with pinned ports where known.
 pub(crate) fn config_blocks(opts: &ServerOptions, ports: &Ports) -> String {
-    let host = quote(&opts.host);
+    let host = quote(opts.listen_host());
     let mut text = String::new();
     if let Some(gateway) = &opts.gateway {
         text.push_str(&format!(

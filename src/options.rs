@@ -69,7 +69,7 @@ impl Keep {
 pub struct ClusterListener {
     /// The cluster name; servers only join peers with the same name.
     pub name: String,
-    /// The cluster (route) port; `None` picks a free one (kept across restarts).
+    /// The cluster (route) port; `None` (or 0) picks a free one (kept across restarts).
     pub port: Option<u16>,
     /// Route URLs to peers, e.g. `nats://127.0.0.1:6222`.
     pub routes: Vec<String>,
@@ -136,9 +136,11 @@ pub struct ServerOptions {
     /// The JetStream store directory; default: inside the server's private directory (removed with it).
     /// A directory given here belongs to the caller and is never removed.
     pub store_dir: Option<PathBuf>,
-    /// The interface to listen on (all listeners). Default `127.0.0.1`.
-    pub host: String,
-    /// The client port; `None` picks a free one (kept across restarts).
+    /// The interface to listen on (all listeners). Unset: `127.0.0.1`, unless the configuration sets `host`,
+    /// `net` or `listen` (see [`ServerOptions::listen_host`]). When set, it overrides the configuration.
+    pub host: Option<String>,
+    /// The client port; `None` (or 0) picks a free one unless the configuration sets `port` or `listen`. When
+    /// set, it overrides the configuration. Either way the port is kept across restarts.
     pub port: Option<u16>,
     /// The server name (`-n`).
     pub name: Option<String>,
@@ -185,8 +187,14 @@ pub struct ServerOptions {
     pub debug: bool,
     /// Protocol tracing (`-V`).
     pub trace: bool,
-    /// Extra command-line arguments, passed last.
+    /// Extra command-line arguments, passed last. Arguments that would take over what the harness sets (`-c`,
+    /// `-l`, `--ports_file_dir`, listener ports and hosts, `--store_dir`, cluster flags, credentials) are refused
+    /// with the name of the option to use instead.
     pub args: Vec<String>,
+    /// With a cluster listener (the `cluster` option or the configuration's own `cluster` block): return from the
+    /// start only once this server has a route to every configured peer that is already running (its route port
+    /// answers), as `/routez` shows. Needs monitoring. Default off.
+    pub wait_for_routes: bool,
     /// How long to wait for the server to become ready, in milliseconds. Default 10 000.
     pub startup_timeout_ms: u64,
     /// What to keep after the server is dropped; default from `NATS_SERVER_KEEP`, else on-failure.
@@ -201,7 +209,7 @@ impl Default for ServerOptions {
             config: None,
             jetstream: false,
             store_dir: None,
-            host: "127.0.0.1".to_string(),
+            host: None,
             port: None,
             name: None,
             user: None,
@@ -223,6 +231,7 @@ impl Default for ServerOptions {
             debug: false,
             trace: false,
             args: Vec::new(),
+            wait_for_routes: false,
             startup_timeout_ms: 10_000,
             keep: None,
         }
@@ -261,7 +270,7 @@ impl ServerOptions {
         /// Sets the JetStream store directory (owned by the caller).
         store_dir: impl Into<PathBuf> => |v: _| Some(Into::<PathBuf>::into(v));
         /// Sets the listen host.
-        host: impl Into<String> => |v: _| Into::<String>::into(v);
+        host: impl Into<String> => |v: _| Some(Into::<String>::into(v));
         /// Sets a fixed client port.
         port: u16 => Some;
         /// Sets the server name.
@@ -298,10 +307,18 @@ impl ServerOptions {
         debug: bool => |v| v;
         /// Enables or disables protocol tracing.
         trace: bool => |v| v;
+        /// Waits for routes to the configured, running peers at start.
+        wait_for_routes: bool => |v| v;
         /// Sets the startup timeout in milliseconds.
         startup_timeout_ms: u64 => |v| v;
         /// Sets what to keep after drop.
         keep: Keep => Some;
+    }
+
+    /// The host the options ask for: `host` when set, else the harness's default `127.0.0.1` (a configuration
+    /// may still choose another; [`crate::Server::host`] tells the one in use).
+    pub fn listen_host(&self) -> &str {
+        self.host.as_deref().unwrap_or(DEFAULT_HOST)
     }
 
     /// Starts a server with these options (see [`crate::Server::run`]).
@@ -365,13 +382,11 @@ impl ServerOptions {
         if self.startup_timeout_ms == 0 {
             return invalid("`startup_timeout_ms` must be greater than 0".into());
         }
-        if self.host.trim().is_empty() {
-            return invalid("`host` must not be empty (default 127.0.0.1)".into());
-        }
-        if self.port == Some(0) {
-            return invalid("`port` 0 is not a port; leave it unset for a dynamic port".into());
+        if self.host.as_deref().is_some_and(|h| h.trim().is_empty()) {
+            return invalid("`host` must not be empty (leave it unset for 127.0.0.1)".into());
         }
         crate::auth::validate(self)?;
+        check_args(&self.args)?;
         if let Some(cluster) = &self.cluster {
             if cluster.name.trim().is_empty() {
                 return invalid("`cluster.name` must not be empty".into());
@@ -429,6 +444,95 @@ impl ServerOptions {
     }
 }
 
+/// The listen host used when neither the options nor the configuration choose one.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// Command-line arguments that would take over what the harness sets, each with the option to use instead.
+const CONFLICTING_ARGS: &[(&[&str], &str)] = &[
+    (
+        &["-c", "-config", "--config"],
+        "`config_file` (or `config` for inline text)",
+    ),
+    (
+        &["-ports_file_dir", "--ports_file_dir"],
+        "nothing: the harness needs its own ports file to know the server is ready",
+    ),
+    (
+        &["-l", "-log", "--log", "-log_file", "--log_file"],
+        "nothing: the log is the server directory's `nats-server.log` (`log_path()`)",
+    ),
+    (&["-sd", "--sd", "-store_dir", "--store_dir"], "`store_dir`"),
+    (
+        &["-p", "--p", "-port", "--port"],
+        "`port` (or `port:` in `config`)",
+    ),
+    (
+        &["-a", "--a", "-addr", "--addr", "-net", "--net"],
+        "`host` (or `host:` in `config`)",
+    ),
+    (
+        &[
+            "-m",
+            "--m",
+            "-http_port",
+            "--http_port",
+            "-ms",
+            "--ms",
+            "-https_port",
+            "--https_port",
+        ],
+        "`monitoring` (or `http:` / `https:` in `config`)",
+    ),
+    (
+        &[
+            "-cluster",
+            "--cluster",
+            "-cluster_listen",
+            "--cluster_listen",
+            "-routes",
+            "--routes",
+            "-cluster_name",
+            "--cluster_name",
+        ],
+        "`cluster`",
+    ),
+    (&["-js", "--js", "-jetstream", "--jetstream"], "`jetstream`"),
+    (
+        &[
+            "-n",
+            "--n",
+            "-name",
+            "--name",
+            "-server_name",
+            "--server_name",
+        ],
+        "`name`",
+    ),
+    (
+        &["-user", "--user", "-pass", "--pass", "-auth", "--auth"],
+        "`user` and `password`, or `token`",
+    ),
+];
+
+/// Refuses arguments that fight the harness, naming the option to use.
+fn check_args(args: &[String]) -> Result<()> {
+    for arg in args {
+        // `--port=4222` and `-p=4222` name the same flag as `--port 4222`.
+        let flag = arg.split('=').next().unwrap_or(arg);
+        for (flags, instead) in CONFLICTING_ARGS {
+            if flags.contains(&flag) {
+                return Err(Error::new(
+                    ErrorKind::InvalidOptions,
+                    format!(
+                        "`args` contains {arg:?}, which would take over what the harness sets; use {instead} instead"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Options for a cluster of servers, formed on dynamic ports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -443,6 +547,9 @@ pub struct ClusterOptions {
     pub node_config_files: Vec<PathBuf>,
     /// One server name per node (empty: `node1`, `node2`, ...; or `NAME-1`, `NAME-2`, ... when `server.name` is set).
     pub node_names: Vec<String>,
+    /// One JetStream store directory per node, owned by the caller and never removed (empty: each node's store
+    /// is in its private directory).
+    pub node_store_dirs: Vec<PathBuf>,
     /// How long to wait for the cluster to be ready (mesh formed, JetStream leader known), in milliseconds.
     /// Default 30 000.
     pub ready_timeout_ms: u64,
@@ -456,6 +563,7 @@ impl Default for ClusterOptions {
             server: ServerOptions::default(),
             node_config_files: Vec::new(),
             node_names: Vec::new(),
+            node_store_dirs: Vec::new(),
             ready_timeout_ms: 30_000,
         }
     }
@@ -478,6 +586,8 @@ impl ClusterOptions {
         node_config_files: Vec<PathBuf> => |v| v;
         /// Sets one name per node.
         node_names: Vec<String> => |v| v;
+        /// Sets one store directory per node.
+        node_store_dirs: Vec<PathBuf> => |v| v;
         /// Sets the readiness timeout in milliseconds.
         ready_timeout_ms: u64 => |v| v;
     }
@@ -526,7 +636,14 @@ impl ClusterOptions {
                 self.nodes
             ));
         }
-        if self.server.port.is_some() || self.server.cluster.is_some() {
+        if !self.node_store_dirs.is_empty() && self.node_store_dirs.len() != self.nodes {
+            return invalid(format!(
+                "`node_store_dirs` has {} entries for {} nodes; give one per node or none",
+                self.node_store_dirs.len(),
+                self.nodes
+            ));
+        }
+        if self.server.port.is_some_and(|p| p != 0) || self.server.cluster.is_some() {
             return invalid(
                 "a cluster chooses its nodes' client and cluster ports itself; leave `server.port` and `server.cluster` unset"
                     .into(),
@@ -547,7 +664,9 @@ impl ClusterOptions {
             );
         }
         if self.server.store_dir.is_some() {
-            return invalid("nodes cannot share one `server.store_dir`; leave it unset".into());
+            return invalid(
+                "nodes cannot share one `server.store_dir`; leave it unset or give `node_store_dirs`".into(),
+            );
         }
         if self.ready_timeout_ms == 0 {
             return invalid("`ready_timeout_ms` must be greater than 0".into());
@@ -690,6 +809,7 @@ impl SuperclusterOptions {
             server,
             node_config_files: Vec::new(),
             node_names: Vec::new(),
+            node_store_dirs: Vec::new(),
             ready_timeout_ms: self.ready_timeout_ms,
         }
     }
@@ -697,7 +817,7 @@ impl SuperclusterOptions {
 
 /// Parses a JSON document, naming the field at fault (`server.cluster.name: invalid type ...`) and rejecting
 /// trailing text.
-fn from_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
+pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
     let invalid = |detail: String| {
         Error::new(
             ErrorKind::InvalidOptions,
@@ -726,7 +846,10 @@ mod tests {
         let opts = ServerOptions::from_json(r#"{"jetstream": true, "port": 4333}"#).unwrap();
         assert!(opts.jetstream);
         assert_eq!(opts.port, Some(4333));
-        assert_eq!(opts.host, "127.0.0.1");
+        assert_eq!(opts.host, None);
+        assert_eq!(opts.listen_host(), "127.0.0.1");
+        let opts = ServerOptions::from_json(r#"{"host": "::1", "port": 0}"#).unwrap();
+        assert_eq!(opts.listen_host(), "::1");
         assert!(opts.monitoring);
         let again = ServerOptions::from_json(&opts.to_json()).unwrap();
         assert_eq!(again, opts);
@@ -789,6 +912,35 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.message().contains("node_names"), "{err}");
+    }
+
+    #[test]
+    fn arguments_that_fight_the_harness_are_refused_with_the_option_to_use() {
+        for (arg, option) in [
+            ("-c", "config_file"),
+            ("--config=x.conf", "config_file"),
+            ("-ports_file_dir", "ports file"),
+            ("-p", "`port`"),
+            ("--addr", "`host`"),
+            ("-sd", "store_dir"),
+            ("--routes", "`cluster`"),
+            ("--pass", "password"),
+        ] {
+            let err = ServerOptions::new()
+                .arg(arg)
+                .arg("x")
+                .validate()
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidOptions);
+            assert!(err.message().contains(option), "{arg}: {err}");
+            assert!(err.message().contains(arg), "{arg}: {err}");
+        }
+        ServerOptions::new()
+            .arg("--max_payload")
+            .arg("2MB")
+            .arg("-DV")
+            .validate()
+            .unwrap();
     }
 
     #[test]

@@ -15,11 +15,12 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::auth::{self, Credentials};
+use crate::auth::Credentials;
 use crate::binary::{self, Version};
+use crate::confscan::ConfigKeys;
 use crate::error::{Error, ErrorKind, Result};
 use crate::links;
-use crate::options::{Keep, ServerOptions};
+use crate::options::{Keep, ServerOptions, DEFAULT_HOST};
 use crate::process;
 use crate::ready::{self, url_host, NotReady, PortsFile};
 use crate::workdir::WorkDir;
@@ -31,7 +32,9 @@ const STORE_DIR: &str = "jetstream";
 /// How long [`Server::info`] waits for the server's INFO line.
 const INFO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long `stop()` waits for a graceful exit before it kills.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// The configuration keys that open the monitoring listener (any one of them means the user chose it).
+const MONITORING_KEYS: &[&str] = &["http", "http_port", "monitor_port", "https", "https_port"];
 
 /// The ports a server listens on. Dynamic ports are discovered at the first start and kept afterwards.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -60,9 +63,11 @@ pub struct Server {
     child: Option<Child>,
     last_pid: u32,
     ports: Ports,
-    /// Whether clients must use TLS: the ports file's client URL scheme (the server writes `tls://` exactly
-    /// when its INFO says `tls_required`).
-    tls_required: bool,
+    /// The listeners' URLs as the server wrote them in its ports file at its last start: their schemes are the
+    /// truth (`tls://` exactly when its INFO says `tls_required`, `wss://` for a websocket with TLS, `https://`).
+    urls: PortsFile,
+    /// When a spawn has not been waited for yet ([`Server::spawn`]): its readiness deadline.
+    pending: Option<Instant>,
     /// The INFO of the current start, read on first use (see [`Server::info`]); emptied at every start.
     info: OnceLock<Value>,
     paused: bool,
@@ -90,8 +95,18 @@ impl Server {
     }
 
     /// Starts a server and returns once it accepts clients: its ports file is written, which the server does
-    /// only once JetStream (if on) is enabled and every listener is bound.
+    /// only once JetStream (if on) is enabled and every listener is bound (and, with `wait_for_routes`, once its
+    /// routes to its running peers are up).
     pub fn run(opts: &ServerOptions) -> Result<Server> {
+        let mut server = Server::spawn(opts)?;
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    /// Starts a server and returns at once, without waiting for it to be ready: start several at once, or one
+    /// that is expected to fail, and call [`Server::wait_ready`] later. Until then its ports are unknown (0).
+    /// The startup timeout counts from this call.
+    pub fn spawn(opts: &ServerOptions) -> Result<Server> {
         opts.validate()?;
         if opts.gateway.is_some() {
             links::reject_conflicting_config(opts, "gateway", "its `gateway` option")?;
@@ -101,18 +116,23 @@ impl Server {
             // MQTT needs a server name; a unique one keeps parallel servers apart.
             opts.name = Some(format!("mqtt-{:012x}", crate::unique::random_u64() >> 16));
         }
-        let opts = &opts;
+        // Port 0 means "any free port", as for a socket.
+        opts.port = opts.port.filter(|p| *p != 0);
+        if let Some(cluster) = opts.cluster.as_mut() {
+            cluster.port = cluster.port.filter(|p| *p != 0);
+        }
         let binary = binary::resolve(opts.binary.as_deref())?;
         let keep = opts.keep.unwrap_or_else(Keep::from_env);
         let dir = WorkDir::create(keep)?;
-        let credentials = Credentials::generate(opts, dir.path())?;
+        let credentials = Credentials::generate(&opts, dir.path())?;
         let mut server = Server {
-            opts: opts.clone(),
+            opts,
             binary,
             child: None,
             last_pid: 0,
             ports: Ports::default(),
-            tls_required: false,
+            urls: PortsFile::default(),
+            pending: None,
             info: OnceLock::new(),
             paused: false,
             output_offset: 0,
@@ -120,8 +140,18 @@ impl Server {
             credentials,
             dir,
         };
-        server.spawn_and_wait()?;
+        server.spawn_process()?;
         Ok(server)
+    }
+
+    /// Waits until a server started with [`Server::spawn`] is ready, with the same guarantees and errors as
+    /// [`Server::run`] (on failure the process is gone and the error quotes the server). Returns at once when
+    /// there is nothing to wait for (already waited, or started by `run`).
+    pub fn wait_ready(&mut self) -> Result<()> {
+        match self.pending.take() {
+            Some(deadline) => self.wait_until_ready(deadline),
+            None => Ok(()),
+        }
     }
 
     // ----- control -------------------------------------------------------------------------------------------
@@ -140,31 +170,42 @@ impl Server {
         self.spawn_on_kept_ports()
     }
 
-    /// Stops the server gracefully (SIGTERM; SIGKILL after 10 s) and reaps it. Stopping a stopped server is a
-    /// no-op.
+    /// Stops the server gracefully (SIGTERM; SIGKILL after 10 s, [`STOP_GRACE`]) and reaps it. Stopping a
+    /// stopped server is a no-op.
     pub fn stop(&mut self) -> Result<()> {
-        let Some(child) = self.child.as_mut() else {
-            return Ok(());
+        self.stop_timeout(STOP_GRACE)
+    }
+
+    /// Stops the server with SIGTERM, and SIGKILL once `timeout` has passed (a lame-duck server with clients
+    /// attached waits out its grace period otherwise), and reaps it. Returns within about `timeout`.
+    pub fn stop_timeout(&mut self, timeout: Duration) -> Result<()> {
+        match self.begin_stop()? {
+            Some(stopping) => stopping.finish(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends SIGTERM and hands the exiting process over: the server counts as stopped from now on, and the
+    /// caller waits for the exit with [`Stopping::finish`] (e.g. outside a lock, so other nodes of a cluster can
+    /// be stopped meanwhile). `None` when it was not running.
+    pub(crate) fn begin_stop(&mut self) -> Result<Option<Stopping>> {
+        self.pending = None;
+        let Some(mut child) = self.child.take() else {
+            return Ok(None);
         };
+        let paused = std::mem::take(&mut self.paused);
         if child
             .try_wait()
             .map_err(|e| Error::io("checking nats-server", e))?
-            .is_none()
+            .is_some()
         {
-            if self.paused {
-                let _ = process::signal(child.id(), libc::SIGCONT);
-            }
-            let _ = process::signal(child.id(), libc::SIGTERM);
-            if process::wait_timeout(child, STOP_GRACE)
-                .map_err(|e| Error::io("waiting for nats-server to stop", e))?
-                .is_none()
-            {
-                process::kill_and_reap(child).map_err(|e| Error::io("killing nats-server", e))?;
-            }
+            return Ok(None);
         }
-        self.child = None;
-        self.paused = false;
-        Ok(())
+        if paused {
+            let _ = process::signal(child.id(), libc::SIGCONT);
+        }
+        let _ = process::signal(child.id(), libc::SIGTERM);
+        Ok(Some(Stopping { child: Some(child) }))
     }
 
     /// Asks the server to stop (SIGTERM, after SIGCONT if paused) and returns at once, so that many servers can
@@ -184,6 +225,7 @@ impl Server {
 
     /// Kills the server at once (SIGKILL, like a crash) and reaps it. Killing a stopped server is a no-op.
     pub fn kill(&mut self) -> Result<()> {
+        self.pending = None;
         if let Some(child) = self.child.as_mut() {
             process::kill_and_reap(child).map_err(|e| Error::io("killing nats-server", e))?;
         }
@@ -311,6 +353,19 @@ impl Server {
         self.ports
     }
 
+    /// The host the server listens on: the `host` option when set, else what its configuration chose (from the
+    /// ports file; `0.0.0.0` when it lists several addresses), else `127.0.0.1`.
+    pub fn host(&self) -> String {
+        if let Some(host) = &self.opts.host {
+            return host.clone();
+        }
+        match self.urls.nats.as_slice() {
+            [] => DEFAULT_HOST.to_string(),
+            [one] => url_host_part(one).unwrap_or(DEFAULT_HOST).to_string(),
+            _ => "0.0.0.0".to_string(),
+        }
+    }
+
     /// The client URL on the server's real host, e.g. `nats://127.0.0.1:4222` (`tls://` when TLS is required).
     pub fn url(&self) -> String {
         format!(
@@ -321,23 +376,31 @@ impl Server {
         )
     }
 
-    /// The monitoring base URL, e.g. `http://127.0.0.1:8222`, when monitoring is on.
+    /// The monitoring base URL, e.g. `http://127.0.0.1:8222` (`https://` when the server serves it with TLS),
+    /// when monitoring is on.
     pub fn monitoring_url(&self) -> Option<String> {
         let host = self.dial_host();
-        self.ports.monitoring.map(|p| format!("http://{host}:{p}"))
+        let scheme = scheme_of(&self.urls.monitoring, "http");
+        self.ports
+            .monitoring
+            .map(|p| format!("{scheme}://{host}:{p}"))
     }
 
-    /// The websocket URL, e.g. `ws://127.0.0.1:8080`, when websocket is on.
+    /// The websocket URL, e.g. `ws://127.0.0.1:8080` (`wss://` when the listener has TLS), when websocket is on.
     pub fn websocket_url(&self) -> Option<String> {
         let host = self.dial_host();
-        self.ports.websocket.map(|p| format!("ws://{host}:{p}"))
+        let scheme = scheme_of(&self.urls.websocket, "ws");
+        self.ports
+            .websocket
+            .map(|p| format!("{scheme}://{host}:{p}"))
     }
 
     /// The route URL other servers use to join this one, e.g. `nats://127.0.0.1:6222`, when it has a cluster
     /// listener.
     pub fn cluster_url(&self) -> Option<String> {
         let host = self.dial_host();
-        self.ports.cluster.map(|p| format!("nats://{host}:{p}"))
+        let scheme = scheme_of(&self.urls.cluster, "nats");
+        self.ports.cluster.map(|p| format!("{scheme}://{host}:{p}"))
     }
 
     /// The gateway URL other clusters use to reach this one, e.g. `nats://127.0.0.1:7222`, when it has a gateway
@@ -345,7 +408,7 @@ impl Server {
     pub fn gateway_url(&self) -> Option<String> {
         self.ports
             .gateway
-            .map(|p| links::link_url(&self.opts.host, p))
+            .map(|p| links::link_url(self.opts.listen_host(), p))
     }
 
     /// The leaf node URL leaves connect to, e.g. `nats://127.0.0.1:7422`, when the server is a hub
@@ -353,7 +416,7 @@ impl Server {
     pub fn leafnode_url(&self) -> Option<String> {
         self.ports
             .leafnode
-            .map(|p| links::link_url(&self.opts.host, p))
+            .map(|p| links::link_url(self.opts.listen_host(), p))
     }
 
     /// The MQTT URL, e.g. `mqtt://127.0.0.1:1883`, when MQTT is on.
@@ -467,7 +530,7 @@ impl Server {
 
     /// Whether clients must use TLS.
     pub fn tls_required(&self) -> bool {
-        self.tls_required
+        scheme_of(&self.urls.nats, "nats") == "tls"
     }
 
     /// GETs a monitoring endpoint (`"varz"`, `"/healthz"`, `"jsz?accounts=true"`) and returns its JSON.
@@ -638,11 +701,11 @@ impl Server {
 
     /// The listen host as a URL host to dial (a wildcard host is dialled on loopback).
     fn dial_host(&self) -> String {
-        url_host(ready::dial_host(&self.opts.host))
+        url_host(ready::dial_host(&self.host()))
     }
 
     fn url_host_for_clients(&self) -> String {
-        match self.opts.host.as_str() {
+        match self.host().as_str() {
             "127.0.0.1" | "0.0.0.0" | "localhost" | "" => "localhost".to_string(),
             _ => self.dial_host(),
         }
@@ -680,6 +743,54 @@ impl Server {
 
     /// Writes the generated config, spawns the process and waits until it is ready or has failed.
     fn spawn_and_wait(&mut self) -> Result<()> {
+        self.spawn_process()?;
+        self.wait_ready()
+    }
+
+    /// The client addresses (from `/varz` `connect_urls`) of peers whose INFO does not yet list this server's
+    /// client port among their `connect_urls` (each read the way readiness reads INFO: the probe never counts
+    /// as a client).
+    fn peers_not_advertising_me(&self, peers: usize) -> Vec<String> {
+        let Ok(varz) = self.monitor("varz") else {
+            return vec!["(this server's /varz did not answer)".into()];
+        };
+        let own = self.ports.client;
+        let mine = |url: &str| split_host_port(url).is_some_and(|(_, port)| port == own);
+        let others: Vec<&str> = varz["connect_urls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.as_str())
+            .filter(|u| !mine(u))
+            .collect();
+        if others.len() < peers {
+            return vec![format!(
+                "(this server knows {} of its {peers} peers' client URLs so far)",
+                others.len()
+            )];
+        }
+        let mut unaware = Vec::new();
+        for url in others {
+            let Some((host, port)) = split_host_port(url) else {
+                continue;
+            };
+            let aware = ready::read_info(&host, port, Duration::from_secs(1)).is_ok_and(|info| {
+                info["connect_urls"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|u| u.as_str())
+                    .any(mine)
+            });
+            if !aware {
+                unaware.push(format!("{url} (does not list this server yet)"));
+            }
+        }
+        unaware
+    }
+
+    /// Writes the generated config and spawns the process; [`Server::wait_ready`] waits for it.
+    fn spawn_process(&mut self) -> Result<()> {
         let started = Instant::now();
         let deadline = started + Duration::from_millis(self.opts.startup_timeout_ms);
         self.info = OnceLock::new();
@@ -688,11 +799,9 @@ impl Server {
         }
         self.write_config()?;
         let output_path = self.dir.join(OUTPUT_FILE);
-        let output = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&output_path)
-            .map_err(|e| Error::io(format!("opening {}", output_path.display()), e))?;
+        let output = private_file(&output_path)?;
+        // Created here, private: the server appends to it and keeps its mode.
+        drop(private_file(&self.log_path())?);
         // Where this start's words begin (a first start's files are new: nothing to skip).
         if self.last_pid != 0 {
             self.output_offset = output.metadata().map_or(0, |m| m.len());
@@ -720,7 +829,19 @@ impl Server {
             )
         })?;
         self.last_pid = child.id();
-        let child = self.child.insert(child);
+        self.child = Some(child);
+        self.pending = Some(deadline);
+        Ok(())
+    }
+
+    /// Waits for the spawned process's ports file (and its routes, with `wait_for_routes`) until `deadline`.
+    fn wait_until_ready(&mut self, deadline: Instant) -> Result<()> {
+        let Some(child) = self.child.as_mut() else {
+            return Err(Error::new(
+                ErrorKind::NotRunning,
+                "the server was stopped before it was ready",
+            ));
+        };
         let ports = match ready::wait_for_ports_file(self.dir.path(), &self.binary, child, deadline)
         {
             Ok(ports) => ports,
@@ -729,6 +850,11 @@ impl Server {
         self.record_ports(&ports);
         if let Err(e) = self.await_links(deadline) {
             return Err(self.fail_start(e));
+        }
+        if self.opts.wait_for_routes {
+            if let Err(not_ready) = self.wait_for_routes(deadline) {
+                return Err(self.startup_failure(not_ready));
+            }
         }
         Ok(())
     }
@@ -752,11 +878,105 @@ impl Server {
         Ok(())
     }
 
+    /// Waits until `/routez` shows a route to every configured peer (from `/varz`) whose route port answers.
+    fn wait_for_routes(&mut self, deadline: Instant) -> std::result::Result<(), NotReady> {
+        let failed = |msg: String| NotReady::Failed(Error::new(ErrorKind::InvalidOptions, msg));
+        if self.monitoring_url().is_none() {
+            return Err(failed(
+                "`wait_for_routes` needs the monitoring listener (`monitoring: true`) to read /routez".into(),
+            ));
+        }
+        let own_id = self.server_id().to_string();
+        let varz = self.monitor("varz").map_err(NotReady::Failed)?;
+        let Some(own_port) = self.ports.cluster else {
+            return Err(failed(
+                "`wait_for_routes` is set but the server has no cluster listener (the `cluster` option, or a \
+                 `cluster` block in its configuration)"
+                    .into(),
+            ));
+        };
+        let configured: Vec<String> = varz["cluster"]["urls"]
+            .as_array()
+            .map(|urls| {
+                urls.iter()
+                    .filter_map(|u| u.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // The running peers, by server id, each with the route URL it was configured as.
+        let mut peers: Vec<(String, String)> = Vec::new();
+        for url in configured {
+            let Some((host, port)) = split_host_port(&url) else {
+                continue;
+            };
+            if port == own_port && ready::dial_host(&host) == ready::dial_host(&self.host()) {
+                continue;
+            }
+            let Ok(info) = ready::read_info(&host, port, Duration::from_secs(1)) else {
+                continue; // not running (yet): nothing to wait for
+            };
+            match info["server_id"].as_str() {
+                Some(id) if id != own_id && !peers.iter().any(|(p, _)| p == id) => {
+                    peers.push((id.to_string(), url.clone()))
+                }
+                _ => {}
+            }
+        }
+        let mut backoff = ready::Backoff::new(Duration::from_millis(5));
+        loop {
+            let routez = self.monitor("routez").map_err(NotReady::Failed)?;
+            let routed: Vec<&str> = routez["routes"]
+                .as_array()
+                .map(|routes| {
+                    routes
+                        .iter()
+                        .filter_map(|r| r["remote_id"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let missing: Vec<&str> = peers
+                .iter()
+                .filter(|(id, _)| !routed.contains(&id.as_str()))
+                .map(|(_, url)| url.as_str())
+                .collect();
+            // Up on this end; a peer advertises this server to its own clients only once it has the route too.
+            let missing = if missing.is_empty() {
+                self.peers_not_advertising_me(peers.len())
+            } else {
+                missing.iter().map(|s| s.to_string()).collect()
+            };
+            if missing.is_empty() {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut() {
+                match child.try_wait() {
+                    Ok(Some(status)) => return Err(NotReady::Exited(status)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        return Err(NotReady::Failed(Error::io("waiting for nats-server", e)))
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(NotReady::Failed(Error::new(
+                    ErrorKind::StartupTimeout,
+                    format!(
+                        "nats-server had no route to its running peer(s) {} within {} ms (startup_timeout_ms, \
+                         `wait_for_routes`)",
+                        missing.join(", "),
+                        self.opts.startup_timeout_ms
+                    ),
+                )));
+            }
+            backoff.sleep(deadline);
+        }
+    }
+
     /// What the server says about itself: the INFO line of its client port (sent before any TLS handshake). The
     /// probe hangs up and waits for the server to hang up too, so the harness never counts as a client (in
     /// connection counts, or holding back lame duck mode). Normalized, with `jetstream` as a bool.
     fn fetch_info(&self, timeout: Duration) -> std::result::Result<Value, String> {
-        let mut source = ready::read_info(&self.opts.host, self.ports.client, timeout)
+        let mut source = ready::read_info(&self.host(), self.ports.client, timeout)
             .map_err(|e| e.to_string())?;
         let jetstream = source["jetstream"].as_bool().unwrap_or(false);
         let tls_required = source["tls_required"].as_bool().unwrap_or(false);
@@ -779,22 +999,35 @@ impl Server {
         Ok(Value::Object(info))
     }
 
+    /// The command line: only what must beat any configuration. The config file, log and ports file are the
+    /// harness's; explicit options (and the ports kept from the first start) are flags because flags override
+    /// every alias of a setting in a configuration. Credentials are never here: they are in the private config.
     fn arguments(&self) -> Vec<String> {
         let o = &self.opts;
         let mut args: Vec<String> = vec![
             "-c".into(),
             path_arg(&self.dir.join(CONFIG_FILE)),
-            "-a".into(),
-            o.host.clone(),
-            "-p".into(),
-            port_arg(o.port.or(nonzero(self.ports.client))),
             "-l".into(),
             path_arg(&self.log_path()),
-            "--store_dir".into(),
-            path_arg(&self.store_dir()),
+            "--ports_file_dir".into(),
+            path_arg(self.dir.path()),
         ];
-        if o.monitoring {
-            args.extend(["-m".into(), port_arg(self.ports.monitoring)]);
+        if let Some(host) = &o.host {
+            args.extend(["-a".into(), host.clone()]);
+        }
+        if let Some(port) = o.port.or(nonzero(self.ports.client)) {
+            args.extend(["-p".into(), port.to_string()]);
+        }
+        if let Some(port) = self.ports.monitoring {
+            let flag = if scheme_of(&self.urls.monitoring, "http") == "https" {
+                "--https_port"
+            } else {
+                "-m"
+            };
+            args.extend([flag.into(), port.to_string()]);
+        }
+        if let Some(dir) = &o.store_dir {
+            args.extend(["--store_dir".into(), path_arg(dir)]);
         }
         if o.jetstream {
             args.push("-js".into());
@@ -802,17 +1035,11 @@ impl Server {
         if let Some(name) = &o.name {
             args.extend(["-n".into(), name.clone()]);
         }
-        if let (Some(user), Some(pass)) = (&o.user, &o.password) {
-            args.extend(["--user".into(), user.clone(), "--pass".into(), pass.clone()]);
-        }
-        if let Some(token) = &o.token {
-            args.extend(["--auth".into(), token.clone()]);
-        }
         if let Some(cluster) = &o.cluster {
             let port = port_arg(cluster.port.or(self.ports.cluster));
             args.extend([
                 "--cluster".into(),
-                format!("nats://{}:{port}", url_host(&o.host)),
+                format!("nats://{}:{port}", url_host(o.listen_host())),
                 "--cluster_name".into(),
                 cluster.name.clone(),
             ]);
@@ -830,55 +1057,96 @@ impl Server {
         args
     }
 
-    /// The generated config: the user's file (included), the inline text, then the harness's own blocks.
+    /// The top-level keys the user's configuration (file, its includes, inline text) sets.
+    fn user_config_keys(&self) -> ConfigKeys {
+        let mut keys = ConfigKeys::default();
+        if let Some(file) = &self.opts.config_file {
+            keys.add_file(file);
+        }
+        if let Some(inline) = &self.opts.config {
+            keys.add_text(inline, self.dir.path());
+        }
+        keys
+    }
+
+    /// The generated config, private to the owner (mode 0600). In order, later settings overriding earlier ones:
+    /// the harness's defaults (each only where the user's configuration sets none of its aliases, since aliases
+    /// are applied in a random order), the user's file (included), the inline text, then the credentials options
+    /// (which override the user's `authorization`). The command-line flags ([`Server::arguments`]) beat all.
     fn write_config(&self) -> Result<()> {
+        let o = &self.opts;
+        let user = self.user_config_keys();
         let mut text = String::from(
             "# Generated by the nats-server test harness. Later settings override earlier ones;\n\
-             # the command-line flags (ports, auth, JetStream, cluster) override both.\n",
+             # the command-line flags (explicit options, kept ports) override all of them.\n\
+             # 1. The harness's defaults, where the configuration below does not choose.\n",
         );
-        if let Some(file) = &self.opts.config_file {
+        if o.host.is_none() && !user.sets_any(&["host", "net", "listen"]) {
+            text.push_str(&format!("host: {}\n", quote(DEFAULT_HOST)));
+        }
+        if o.port.is_none() && self.ports.client == 0 && !user.sets_any(&["port", "listen"]) {
+            text.push_str("port: -1\n");
+        }
+        if o.monitoring && self.ports.monitoring.is_none() && !user.sets_any(MONITORING_KEYS) {
+            // The monitoring host follows the client host.
+            text.push_str("http_port: -1\n");
+        }
+        if o.websocket && !user.sets_any(&["websocket", "ws"]) {
+            text.push_str(&format!(
+                "websocket {{\n  host: {}\n  port: {}\n  no_tls: true\n}}\n",
+                quote(o.listen_host()),
+                port_arg(self.ports.websocket)
+            ));
+        }
+        if o.store_dir.is_none() && !user.mentions_any(&["store_dir", "storedir"]) {
+            text.push_str(&format!(
+                "store_dir: {}\n",
+                quote(&path_arg(&self.dir.join(STORE_DIR)))
+            ));
+        }
+        text.push_str("# 2. The user's configuration.\n");
+        if let Some(file) = &o.config_file {
             let absolute = std::path::absolute(file)
                 .map_err(|e| Error::io(format!("resolving {}", file.display()), e))?;
             // nats-server joins include paths to the including file's directory, even absolute ones: climb to /.
             let include = relative_to_root(self.dir.path(), &absolute);
             text.push_str(&format!("include {}\n", quote(&include)));
         }
-        if let Some(inline) = &self.opts.config {
+        if let Some(inline) = &o.config {
             text.push_str(inline);
             text.push('\n');
         }
-        // Last, so the user's settings cannot move it (and the file is never empty, which the server warns of).
-        text.push_str(&format!(
-            "ports_file_dir: {}\n",
-            quote(&path_arg(self.dir.path()))
-        ));
-        if self.opts.websocket {
+        text.push_str("# 3. Explicit options.\n");
+        if let (Some(user), Some(pass)) = (&o.user, &o.password) {
             text.push_str(&format!(
-                "websocket {{\n  host: {}\n  port: {}\n  no_tls: true\n}}\n",
-                quote(&self.opts.host),
-                port_arg(self.ports.websocket)
+                "authorization {{\n  user: {}\n  password: {}\n}}\n",
+                quote(user),
+                quote(pass)
+            ));
+        }
+        if let Some(token) = &o.token {
+            text.push_str(&format!(
+                "authorization {{\n  token: {}\n}}\n",
+                quote(token)
             ));
         }
         text.push_str(&links::config_blocks(&self.opts, &self.ports));
         let path = self.dir.join(CONFIG_FILE);
-        if self.credentials.is_empty() {
-            fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
-        } else {
-            // Passwords and JWTs: readable by the owner only.
+        if !self.credentials.is_empty() {
+            // Passwords and JWTs (the auth options): in this private file only.
             text.push_str(self.credentials.config());
-            auth::write_secret(&path, &text)
         }
+        let mut file = private_file_truncated(&path)?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
 
     fn record_ports(&mut self, ports: &PortsFile) {
-        self.tls_required = ports
-            .nats
-            .first()
-            .is_some_and(|url| url.starts_with("tls://"));
         self.ports.client = PortsFile::port_of(&ports.nats).unwrap_or_default();
         self.ports.monitoring = PortsFile::port_of(&ports.monitoring);
         self.ports.websocket = PortsFile::port_of(&ports.websocket);
         self.ports.cluster = PortsFile::port_of(&ports.cluster);
+        self.urls = ports.clone();
     }
 
     /// Turns a failed wait into an error with the server's own words, leaving no process behind.
@@ -1014,6 +1282,89 @@ fn mask_secrets(args: Vec<String>) -> impl Iterator<Item = String> {
         hide_next = arg == "--pass" || arg == "--auth";
         shown
     })
+}
+
+/// A server process after SIGTERM, handed over by [`Server::begin_stop`]; killed and reaped if dropped unfinished.
+#[derive(Debug)]
+pub(crate) struct Stopping {
+    child: Option<Child>,
+}
+
+impl Stopping {
+    /// Waits up to `timeout` for the exit, then kills; reaps either way.
+    pub(crate) fn finish(mut self, timeout: Duration) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        if process::wait_timeout(&mut child, timeout)
+            .map_err(|e| Error::io("waiting for nats-server to stop", e))?
+            .is_none()
+        {
+            process::kill_and_reap(&mut child).map_err(|e| Error::io("killing nats-server", e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = process::kill_and_reap(child);
+        }
+    }
+}
+
+/// The scheme of a listener's first URL in the ports file (`wss`, `https`, `tls`, ...), else `default`.
+fn scheme_of<'a>(urls: &'a [String], default: &'a str) -> &'a str {
+    urls.first()
+        .and_then(|u| u.split_once("://"))
+        .map_or(default, |(scheme, _)| scheme)
+}
+
+/// The host of a URL such as `nats://[::1]:4222`, without brackets.
+fn url_host_part(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (host, _) = rest.rsplit_once(':')?;
+    Some(host.trim_start_matches('[').trim_end_matches(']'))
+}
+
+/// Host and port of a route URL as `/varz` lists it (`nats://127.0.0.1:6222` or `127.0.0.1:6222`).
+fn split_host_port(url: &str) -> Option<(String, u16)> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest
+        .rsplit_once('@')
+        .map_or(rest, |(_, r)| r)
+        .trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':')?;
+    Some((
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port.parse().ok()?,
+    ))
+}
+
+/// Opens a file of the harness's for appending, created readable by the owner only (it may hold secrets).
+fn private_file(path: &Path) -> Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+}
+
+/// Opens a file of the harness's for writing from scratch, created readable by the owner only.
+fn private_file_truncated(path: &Path) -> Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
 }
 
 fn nonzero(port: u16) -> Option<u16> {

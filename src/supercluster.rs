@@ -83,7 +83,7 @@ impl Supercluster {
         let deadline = Instant::now() + Duration::from_millis(opts.ready_timeout_ms);
         // Every node expects the whole supercluster in its JetStream meta group (see `NodeLinks`).
         let total = opts.clusters * opts.nodes;
-        let host = dial_host(&opts.server.host);
+        let host = dial_host(opts.server.listen_host());
         let reserved: Vec<ReservedPort> = (0..total)
             .map(|_| ReservedPort::new(host))
             .collect::<Result<_>>()?;

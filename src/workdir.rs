@@ -1,6 +1,6 @@
 //! Private per-server directories: creation, the keep policy, and sweeping what crashed runs left behind.
 //!
-//! Every server gets its own directory under `$TMPDIR/nats-server-harness/`, holding its generated config, log,
+//! Every server gets its own directory (mode 0700) under `$TMPDIR/nats-server-harness/`, holding its generated config, log,
 //! captured stdout/stderr, ports file and (by default) its JetStream store. Its name, `ns-<pid>-<start>-XXXXXX`,
 //! records the pid and start time of the process that created it, so ownership is known from the moment the
 //! directory exists (one `mkdir`, atomic; no owner file to race with). The first server started by a process
@@ -53,7 +53,10 @@ impl WorkDir {
         let mut attempts = 0;
         let path = loop {
             let path = root.join(format!("ns-{me}-{started}-{}", unique::alphanumeric(6)));
-            match fs::create_dir(&path) {
+            // Private to the owner (0700): the generated config may hold credentials.
+            match std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), 0o700)
+                .create(&path)
+            {
                 Ok(()) => break path,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts == 0 => {
                     // The root is made on first use (and again should something remove it).

@@ -357,6 +357,18 @@ fn run_stops_cleanly_on_sigterm() {
 }
 
 #[test]
+fn run_stops_cleanly_with_a_stop_timeout() {
+    run_then_stop(&["--stop-timeout", "0.5"], libc::SIGTERM, 1);
+    let out = output(&["run", "--stop-timeout=-1"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("non-negative number of seconds"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn run_cluster_stops_cleanly_on_sigterm() {
     run_then_stop(&["--nodes", "3", "--jetstream"], libc::SIGTERM, 3);
 }

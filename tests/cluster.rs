@@ -316,3 +316,61 @@ fn bad_node_indexes_are_errors() {
     assert_eq!(err.kind(), ErrorKind::InvalidOptions);
     assert!(err.message().contains("out of range"), "{err}");
 }
+
+#[test]
+fn each_node_can_have_its_own_store_directory() {
+    let stores: Vec<tempfile::TempDir> = (0..3).map(|_| scratch()).collect();
+    let cluster = run(ClusterOptions::new()
+        .jetstream(true)
+        .node_store_dirs(stores.iter().map(|d| d.path().to_path_buf()).collect()));
+    for (i, store) in stores.iter().enumerate() {
+        let node = cluster.node(i).unwrap();
+        assert_eq!(node.store_dir(), store.path());
+        let varz = node.monitor("varz").unwrap();
+        let reported = varz["jetstream"]["config"]["store_dir"].as_str().unwrap();
+        assert!(
+            reported.starts_with(&store.path().display().to_string()),
+            "node {i} stores in {reported}"
+        );
+    }
+    let err = ClusterOptions::new()
+        .node_store_dirs(vec![stores[0].path().to_path_buf()])
+        .validate()
+        .unwrap_err();
+    assert!(err.message().contains("node_store_dirs"), "{err}");
+}
+
+#[tokio::test]
+async fn stopping_three_nodes_at_once_takes_about_as_long_as_one() {
+    // Lame duck with a client attached: each stop needs its full timeout, so serial stops would add up.
+    let config = "lame_duck_grace_period: \"20s\"";
+    let mut cluster = run(ClusterOptions::new()
+        .nodes(4)
+        .server(ServerOptions::new().config(config)));
+    let mut clients = Vec::new();
+    for (i, url) in cluster.client_urls().into_iter().enumerate() {
+        let client = connect_watching_lame_duck(&url).await;
+        cluster.lame_duck(i).unwrap();
+        clients.push(client);
+    }
+    for (_, told) in &clients {
+        assert!(
+            told_lame_duck(told).await,
+            "the server told its client it is in lame duck mode"
+        );
+    }
+    let timeout = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    cluster.stop_timeout(0, timeout).unwrap();
+    let one = started.elapsed();
+    let started = std::time::Instant::now();
+    cluster.stop_nodes(&[1, 2, 3], timeout).unwrap();
+    let three = started.elapsed();
+    println!("one lame-duck node stopped in {one:?}; three more at once in {three:?}");
+    assert!(three < one * 2, "one {one:?}, three at once {three:?}");
+    assert!(cluster.servers.iter().all(|s| !s.is_running()));
+    let err = cluster
+        .stop_nodes(&[0, 7], Duration::from_millis(1))
+        .unwrap_err();
+    assert!(err.message().contains("out of range"), "{err}");
+}

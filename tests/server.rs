@@ -546,3 +546,200 @@ fn a_restart_waits_out_a_moment_when_its_port_is_briefly_taken() {
         "the server's words: {err}"
     );
 }
+
+#[tokio::test]
+async fn a_websocket_with_tls_gets_a_wss_url_and_a_client_round_trips() {
+    let config = format!(
+        "websocket {{\n  port: -1\n  tls {{\n    cert_file: {:?}\n    key_file: {:?}\n  }}\n}}\n",
+        cert("server-cert.pem").display().to_string(),
+        cert("server-key.pem").display().to_string()
+    );
+    let server = run(ServerOptions::new().config(config));
+    let url = server.websocket_url().expect("a websocket listener");
+    assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
+    let client = async_nats::ConnectOptions::new()
+        .add_root_certificates(cert("ca.pem"))
+        .connect(url.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    let mut sub = client.subscribe("wss.echo").await.unwrap();
+    client.publish("wss.echo", "over tls".into()).await.unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&msg.payload[..], b"over tls");
+    // A plain websocket keeps its ws:// URL.
+    let plain = run(ServerOptions::new().websocket(true));
+    assert!(plain.websocket_url().unwrap().starts_with("ws://"));
+}
+
+#[tokio::test]
+async fn a_config_file_chooses_its_ports_an_explicit_port_beats_it_and_both_survive_a_restart() {
+    let dir = scratch();
+    let (client_port, http_port) = (quiet_port(), quiet_port());
+    let file = dir.path().join("ports.conf");
+    std::fs::write(
+        &file,
+        format!("port: {client_port}\nhttp: \"127.0.0.1:{http_port}\"\n"),
+    )
+    .unwrap();
+    let mut server = run(ServerOptions::new().config_file(&file));
+    for round in 0..2 {
+        assert_eq!(server.ports().client, client_port, "round {round}");
+        assert_eq!(server.ports().monitoring, Some(http_port), "round {round}");
+        let client = async_nats::connect(server.url()).await.unwrap();
+        client.flush().await.unwrap();
+        server.monitor("varz").unwrap();
+        server.try_restart().unwrap();
+    }
+    drop(server);
+
+    let explicit = quiet_port();
+    let mut server = run(ServerOptions::new().config_file(&file).port(explicit));
+    for round in 0..2 {
+        assert_eq!(server.ports().client, explicit, "round {round}");
+        assert_eq!(server.ports().monitoring, Some(http_port), "round {round}");
+        async_nats::connect(server.url())
+            .await
+            .unwrap()
+            .flush()
+            .await
+            .unwrap();
+        server.try_restart().unwrap();
+    }
+
+    // `listen:` (an alias of host and port) is honoured too, every time (aliases apply in a random order).
+    for _ in 0..5 {
+        let port = quiet_port();
+        let server = run(ServerOptions::new().config(format!("listen: \"127.0.0.1:{port}\"")));
+        assert_eq!(server.ports().client, port);
+    }
+}
+
+#[test]
+fn port_zero_means_any_free_port_and_host_is_queryable() {
+    let server = run(ServerOptions::new().port(0));
+    assert_ne!(server.ports().client, 0);
+    assert_eq!(server.host(), "127.0.0.1");
+    let server = run(ServerOptions::new().config("host: \"0.0.0.0\""));
+    assert_eq!(server.host(), "0.0.0.0", "the configuration's host");
+    assert!(
+        server.url().starts_with("nats://127.0.0.1:"),
+        "dialled on loopback"
+    );
+}
+
+#[tokio::test]
+async fn stop_with_a_timeout_bounds_a_lame_duck_server_with_a_client() {
+    let mut server = run(ServerOptions::new().config("lame_duck_grace_period: \"20s\""));
+    let pid = server.pid().unwrap();
+    let dir = server.dir().to_path_buf();
+    let (_client, told) = connect_watching_lame_duck(&server.url()).await;
+    server.lame_duck().unwrap();
+    assert!(
+        told_lame_duck(&told).await,
+        "the server told its client it is in lame duck mode"
+    );
+    let started = std::time::Instant::now();
+    server.stop_timeout(Duration::from_millis(500)).unwrap();
+    let took = started.elapsed();
+    println!("stop_timeout(500 ms) on a lame-duck server with a client took {took:?}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(!server.is_running());
+    assert!(!pid_alive(pid));
+    drop(server);
+    assert_nothing_left(&[pid], &[dir]);
+}
+
+#[test]
+fn credentials_never_reach_the_command_line_and_the_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    for opts in [
+        ServerOptions::new().user("alice").password("pw-s3cret"),
+        ServerOptions::new().token("tok-s3cret"),
+    ] {
+        let server = run(opts);
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", server.pid().unwrap())).unwrap();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        assert!(!cmdline.contains("s3cret"), "{cmdline}");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(server.dir()), 0o700, "the private directory");
+        for name in ["server.conf", "nats-server.log", "output.log"] {
+            assert_eq!(mode(&server.dir().join(name)), 0o600, "{name}");
+        }
+        let config = std::fs::read_to_string(server.dir().join("server.conf")).unwrap();
+        assert!(
+            config.contains("s3cret"),
+            "the credentials are in the private config"
+        );
+    }
+}
+
+#[test]
+fn a_config_flag_in_args_is_refused_at_once_with_the_option_to_use() {
+    let started = std::time::Instant::now();
+    let err = Server::run(&ServerOptions::new().arg("-c").arg("/etc/nats.conf")).unwrap_err();
+    assert_eq!(err.kind(), nats_server::ErrorKind::InvalidOptions);
+    assert!(err.message().contains("config_file"), "{err}");
+    assert!(err.message().contains("\"-c\""), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused before any start"
+    );
+    let err = Server::run(&ServerOptions::new().arg("--port=4222")).unwrap_err();
+    assert!(err.message().contains("`port`"), "{err}");
+}
+
+#[tokio::test]
+async fn spawn_then_wait_ready_behaves_like_run() {
+    let mut servers: Vec<Server> = (0..3)
+        .map(|_| Server::spawn(&ServerOptions::new().keep(Keep::Never)).unwrap())
+        .collect();
+    for server in &mut servers {
+        server.wait_ready().unwrap();
+        server.wait_ready().unwrap(); // nothing left to wait for
+        let client = async_nats::connect(server.url()).await.unwrap();
+        client.flush().await.unwrap();
+    }
+    // A server that fails: spawning succeeds, the wait gives run's error.
+    let bad = ServerOptions::new()
+        .config("no_such_field: 1")
+        .keep(Keep::Never);
+    let run_err = Server::run(&bad).unwrap_err();
+    let mut spawned = Server::spawn(&bad).unwrap();
+    let wait_err = spawned.wait_ready().unwrap_err();
+    assert_eq!(wait_err.kind(), run_err.kind());
+    assert!(wait_err.message().contains("no_such_field"), "{wait_err}");
+    assert!(!spawned.is_running());
+}
+
+#[tokio::test]
+async fn two_servers_started_one_by_one_with_routes_are_returned_with_the_route_up() {
+    for round in 0..50 {
+        let (a_port, b_port) = (quiet_port(), quiet_port());
+        let node = |own: u16, peer: u16| {
+            ServerOptions::new()
+                .cluster(nats_server::ClusterListener {
+                    name: "pair".into(),
+                    port: Some(own),
+                    routes: vec![format!("nats://127.0.0.1:{peer}")],
+                })
+                .wait_for_routes(true)
+                .keep(Keep::Never)
+        };
+        let a = run(node(a_port, b_port));
+        let b = run(node(b_port, a_port));
+        for (name, server) in [("b", &b), ("a", &a)] {
+            let client = async_nats::connect(server.url()).await.unwrap();
+            let info = client.server_info();
+            let others: Vec<&String> = info.connect_urls.iter().collect();
+            assert_eq!(
+                info.connect_urls.len(),
+                2,
+                "round {round}: a client of {name} ({}) sees {others:?}",
+                server.url()
+            );
+        }
+    }
+}

@@ -211,6 +211,14 @@ func (c *Cluster) StopNode(i int) error {
 	})
 }
 
+// StopNodeTimeout stops node i with SIGTERM, and SIGKILL once timeout has passed. Stops of different nodes from
+// several goroutines run in parallel (three take about as long as one).
+func (c *Cluster) StopNodeTimeout(i int, timeout time.Duration) error {
+	return c.call("StopNodeTimeout", func(h *C.nats_cluster_t, e **C.char) C.nats_server_status {
+		return C.nats_cluster_stop_node_timeout(h, index(i), millis(timeout), e)
+	})
+}
+
 // StartNode starts node i again (same ports, same store) and waits until the cluster is ready again.
 func (c *Cluster) StartNode(i int) error {
 	return c.call("StartNode", func(h *C.nats_cluster_t, e **C.char) C.nats_server_status {

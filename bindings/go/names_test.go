@@ -78,8 +78,15 @@ func TestEveryHeaderFunctionIsCalled(t *testing.T) {
 		t.Fatalf("only %d functions found in %s: is the pattern stale? %v", len(functions), headerPath, functions)
 	}
 	used := cCalls(t)
+	// The options builder serves C callers; Go sends its options as one JSON document (Options.JSON).
+	cOnly := map[string]bool{
+		"nats_server_options_new": true, "nats_cluster_options_new": true, "nats_server_options_free": true,
+		"nats_server_options_set_string": true, "nats_server_options_set_bool": true,
+		"nats_server_options_set_int": true, "nats_server_options_append_string": true,
+		"nats_server_options_add_arg": true, "nats_server_options_to_json": true,
+	}
 	for _, name := range functions {
-		if !used[name] {
+		if !used[name] && !cOnly[name] {
 			t.Errorf("%s is declared in the header but no Go code calls C.%s", name, name)
 		}
 	}

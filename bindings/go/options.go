@@ -33,9 +33,11 @@ type Options struct {
 	JetStream bool `json:"jetstream,omitempty"`
 	// StoreDir is the JetStream store directory; it belongs to the caller and is never removed.
 	StoreDir string `json:"store_dir,omitempty"`
-	// Host is the interface every listener binds; default 127.0.0.1.
+	// Host is the interface every listener binds; "" means 127.0.0.1 unless the configuration chooses (host,
+	// net, listen). When set it overrides the configuration.
 	Host string `json:"host,omitempty"`
-	// Port is a fixed client port; 0 picks a free one, kept across restarts.
+	// Port is a fixed client port, overriding the configuration; 0 picks a free one unless the configuration
+	// sets port or listen. Kept across restarts either way.
 	Port int `json:"port,omitempty"`
 	// Name is the server name (-n).
 	Name string `json:"name,omitempty"`
@@ -77,8 +79,12 @@ type Options struct {
 	// Debug (-D) and Trace (-V) turn on debug logging and protocol tracing.
 	Debug bool `json:"debug,omitempty"`
 	Trace bool `json:"trace,omitempty"`
-	// Args are extra command-line arguments, passed last.
+	// Args are extra command-line arguments, passed last. Arguments that would take over what the harness sets
+	// (-c, -p, -l, --ports_file_dir, ...) are refused with ErrInvalidOptions, naming the option to use.
 	Args []string `json:"args,omitempty"`
+	// WaitForRoutes makes a server with a cluster listener return only once its routes to every configured,
+	// running peer are up (as /routez shows) and those peers advertise it to their clients.
+	WaitForRoutes bool `json:"wait_for_routes,omitempty"`
 	// StartupTimeoutMS is how long to wait for the server to be ready, in milliseconds; 0 means 10 000.
 	StartupTimeoutMS uint64 `json:"startup_timeout_ms,omitempty"`
 	// Keep is what to keep of the server's directory when it is closed.
@@ -172,6 +178,8 @@ type ClusterOptions struct {
 	NodeConfigFiles []string `json:"node_config_files,omitempty"`
 	// NodeNames gives one server name per node (none: node1, node2, ...).
 	NodeNames []string `json:"node_names,omitempty"`
+	// NodeStoreDirs gives one JetStream store directory per node (owned by the caller, never removed).
+	NodeStoreDirs []string `json:"node_store_dirs,omitempty"`
 	// ReadyTimeoutMS is how long to wait for the cluster to be ready (mesh formed, JetStream meta leader agreed),
 	// in milliseconds; 0 means 30 000.
 	ReadyTimeoutMS uint64 `json:"ready_timeout_ms,omitempty"`

@@ -46,10 +46,42 @@ func Run(opts Options) (*Server, error) {
 	return RunJSON(doc)
 }
 
+// Spawn starts a server with opts and returns at once, without waiting for it to be ready: start several at
+// once, or one expected to fail, then call WaitReady (the startup timeout counts from Spawn). Until WaitReady
+// returns, the addresses and ports (ClientURL, ClientPort, ...) are unknown; call it before sharing the server
+// between goroutines.
+func Spawn(opts Options) (*Server, error) {
+	doc, err := opts.JSON()
+	if err != nil {
+		return nil, err
+	}
+	return SpawnJSON(doc)
+}
+
+// SpawnJSON is Spawn with options as a JSON document of the shared schema (see RunJSON).
+func SpawnJSON(options string) (*Server, error) {
+	return runWith(options, false)
+}
+
+// WaitReady waits until a server made by Spawn is ready, with the errors Run would have returned (the process is
+// then gone; Close the server as usual). It returns nil at once when there is nothing to wait for.
+func (s *Server) WaitReady() error {
+	if err := s.call("WaitReady", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_wait_ready(h, e)
+	}); err != nil {
+		return err
+	}
+	return s.readFacts()
+}
+
 // RunJSON starts a server from options given as a JSON document of the shared schema, e.g.
 // `{"jetstream": true}`: the same text works with the C, Rust, Python and command-line front ends. An unknown
 // or ill-typed field fails with ErrInvalidOptions, naming it. "" means the defaults.
 func RunJSON(options string) (*Server, error) {
+	return runWith(options, true)
+}
+
+func runWith(options string, wait bool) (*Server, error) {
 	if err := checkABI(); err != nil {
 		return nil, err
 	}
@@ -63,13 +95,21 @@ func RunJSON(options string) (*Server, error) {
 	}
 	var h *C.nats_server_t
 	var msg *C.char
-	if err := check(C.nats_server_run(copts, &h, &msg), msg); err != nil {
+	var status C.nats_server_status
+	if wait {
+		status = C.nats_server_run(copts, &h, &msg)
+	} else {
+		status = C.nats_server_spawn(copts, &h, &msg)
+	}
+	if err := check(status, msg); err != nil {
 		return nil, err
 	}
 	s := &Server{g: &guard{}, h: h, index: -1}
-	if err := s.readFacts(); err != nil {
-		C.nats_server_free(h)
-		return nil, err
+	if wait {
+		if err := s.readFacts(); err != nil {
+			C.nats_server_free(h)
+			return nil, err
+		}
 	}
 	s.cleanup = runtime.AddCleanup(s, freeLeakedServer, leaked[*C.nats_server_t]{g: s.g, h: h, what: s.clientURL})
 	return s, nil
@@ -180,6 +220,15 @@ func (s *Server) Close() error {
 // is. The ports and the JetStream store stay reserved for Start.
 func (s *Server) Stop() error {
 	return s.call("Stop", func(h *C.nats_server_t, e **C.char) C.nats_server_status { return C.nats_server_stop(h, e) })
+}
+
+// StopTimeout stops the server with SIGTERM, and SIGKILL once timeout has passed (a lame-duck server with clients
+// attached would otherwise wait out its grace period), and reaps it: it returns within about timeout. Stops of
+// different cluster nodes from several goroutines run in parallel.
+func (s *Server) StopTimeout(timeout time.Duration) error {
+	return s.call("StopTimeout", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_stop_timeout(h, millis(timeout), e)
+	})
 }
 
 // Start starts a stopped (or killed) server again on the same ports with the same JetStream store and returns
@@ -372,6 +421,13 @@ func (s *Server) WebsocketPort() (int, error) {
 func (s *Server) ClusterPort() (int, error) {
 	return s.port("ClusterPort", func(h *C.nats_server_t, o *C.uint16_t, e **C.char) C.nats_server_status {
 		return C.nats_server_cluster_port(h, o, e)
+	})
+}
+
+// Host is the host the server listens on: the Host option, else what its configuration chose, else 127.0.0.1.
+func (s *Server) Host() (string, error) {
+	return s.str("Host", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
+		return C.nats_server_host(h, o, e)
 	})
 }
 

@@ -24,6 +24,8 @@ deps=(
     "nats-py==2.16.0"
     # nats-py connects with nkeys and creds files only when nkeys is installed.
     "nkeys==0.2.1"
+    # The async fixtures and tests of nats_server_harness.aio.
+    "pytest-asyncio==1.5.0"
     "mypy==2.4.1"
     "ruff==0.17.6"
 )

@@ -20,7 +20,7 @@ const DEAD_MAGIC: u64 = 0xdead_dead_dead_dead;
 ///
 /// Thread safety: the cluster holds one mutex shared with its node handles, so the cluster and its nodes may be
 /// used from several threads at once; calls are serialized (node faults by index wait for the cluster to be ready
-/// again while holding it). Freeing must not race with any other call on the cluster or its nodes.
+/// again while holding it), except the wait for a stopped node's exit, which runs unlocked. Freeing must not race with any other call on the cluster or its nodes.
 pub struct nats_cluster_t {
     magic: u64,
     cluster: Arc<Mutex<Cluster>>,
@@ -238,14 +238,40 @@ pub unsafe extern "C" fn nats_cluster_kill_node(
     node_fault(cluster, index, error, |c| c.kill(index))
 }
 
-/// Stops node `index` gracefully. Stopping a stopped node is a no-op.
+/// Stops node `index` gracefully (SIGTERM, SIGKILL after 10 s). Stopping a stopped node is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn nats_cluster_stop_node(
     cluster: *mut nats_cluster_t,
     index: usize,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    node_fault(cluster, index, error, |c| c.stop(index))
+    nats_cluster_stop_node_timeout(
+        cluster,
+        index,
+        crate::server::STOP_GRACE.as_millis() as u64,
+        error,
+    )
+}
+
+/// Stops node `index` with SIGTERM, and SIGKILL once `timeout_ms` has passed. The cluster's lock is held only to
+/// send the signal: stops of different nodes from several threads run in parallel (three take about as long as
+/// one). An index out of range is `NATS_SERVER_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_cluster_stop_node_timeout(
+    cluster: *mut nats_cluster_t,
+    index: usize,
+    timeout_ms: u64,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let cluster = handle(cluster)?;
+        check_index(cluster, index)?;
+        let stopping = cluster.with(|c| c.node_mut(index)?.begin_stop())?;
+        if let Some(stopping) = stopping {
+            stopping.finish(millis(timeout_ms))?;
+        }
+        Ok(())
+    })
 }
 
 /// Starts node `index` again (same ports, same store) and waits until the cluster is ready again.

@@ -33,12 +33,15 @@ mod cluster;
 mod auth;
 mod supercluster;
 
+mod options;
+
 mod boundary;
 
 use std::ffi::{c_char, c_int};
 
 pub use auth::*;
 pub use cluster::*;
+pub use options::*;
 pub use server::*;
 pub use status::nats_server_status;
 pub use supercluster::*;
@@ -87,4 +90,5 @@ const _: () = {
     shareable::<nats_server_t>();
     shareable::<nats_cluster_t>();
     shareable::<nats_supercluster_t>();
+    shareable::<nats_server_options_t>();
 };

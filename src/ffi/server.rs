@@ -77,6 +77,16 @@ impl nats_server_t {
         }
     }
 
+    /// Stops the server (SIGTERM, SIGKILL after `timeout`), holding its lock (or its cluster's) only to send the
+    /// signal: the wait for the exit runs unlocked, so other nodes of a cluster can be stopped meanwhile.
+    pub(crate) fn stop_timeout(&self, timeout: std::time::Duration) -> FfiResult<()> {
+        let stopping = self.with(Server::begin_stop)?;
+        if let Some(stopping) = stopping {
+            stopping.finish(timeout)?;
+        }
+        Ok(())
+    }
+
     /// Runs `f` on the server with its lock held.
     pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Server) -> Result<T>) -> FfiResult<T> {
         match &self.target {
@@ -221,6 +231,38 @@ pub unsafe extern "C" fn nats_server_run(
     })
 }
 
+/// Starts a server like `nats_server_run` but returns at once, without waiting for it to be ready: start
+/// several at once, or one expected to fail, then call `nats_server_wait_ready`. Until then its ports are
+/// unknown. Fails at once only for what needs no server (bad options, no binary).
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_spawn(
+    options_json: *const c_char,
+    out: *mut *mut nats_server_t,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let out = out_arg(out, "out")?;
+        let opts = match opt_str_arg(options_json, "options_json")? {
+            Some(json) => ServerOptions::from_json(json)?,
+            None => ServerOptions::new(),
+        };
+        let server = Server::spawn(&opts)?;
+        *out = Box::into_raw(Box::new(nats_server_t::owned(server)));
+        Ok(())
+    })
+}
+
+/// Waits until a server made by `nats_server_spawn` is ready, with the statuses and messages of
+/// `nats_server_run` (on failure the process is gone; the handle stays valid and is still freed by the
+/// caller). `NATS_SERVER_OK` at once when there is nothing to wait for.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_wait_ready(
+    server: *mut nats_server_t,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    control(server, error, Server::wait_ready)
+}
+
 /// Frees an owned handle: kills and reaps the server if it runs, and removes its private directory (unless the
 /// keep policy says to keep it; see `nats_server_set_keep`). NULL is accepted (`NATS_SERVER_OK`).
 ///
@@ -254,7 +296,19 @@ pub unsafe extern "C" fn nats_server_stop(
     server: *mut nats_server_t,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    control(server, error, Server::stop)
+    nats_server_stop_timeout(server, crate::server::STOP_GRACE.as_millis() as u64, error)
+}
+
+/// Stops the server with SIGTERM, and SIGKILL once `timeout_ms` has passed (a lame-duck server with clients
+/// attached would otherwise wait out its grace period), and reaps it: returns within about `timeout_ms`.
+/// The handle's lock is held only to send the signal, so stops of several cluster nodes run in parallel.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_stop_timeout(
+    server: *mut nats_server_t,
+    timeout_ms: u64,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || handle(server)?.stop_timeout(millis(timeout_ms)))
 }
 
 /// Starts a stopped (or killed) server again on the same ports with the same JetStream store, and returns once it
@@ -275,6 +329,16 @@ pub unsafe extern "C" fn nats_server_restart(
     error: *mut *mut c_char,
 ) -> nats_server_status {
     control(server, error, Server::try_restart)
+}
+
+/// The host the server listens on: the `host` option, else what its configuration chose, else `127.0.0.1`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_host(
+    server: *const nats_server_t,
+    out: *mut *mut c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    string_query(server, out, error, |s| Ok(s.host()))
 }
 
 /// Kills the server at once (SIGKILL, like a crash) and reaps it. Killing a stopped server is a no-op.

@@ -247,7 +247,38 @@ static void raii_supercluster_and_leaf() {
     EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "MQTT", hub.mqtt_url());
 }
 
+static void options_spawn_stop_timeout_host() {
+    // Options built without JSON; a mistake throws naming the field.
+    auto built = nats_server::options::for_server();
+    built.set("name", "cpp-\"built\"").set("jetstream", true).set("port", 0).arg("-D");
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "jetstreem", built.set("jetstreem", true));
+    nats_server::server s(built);
+    CHECK(round_trip(s.client_url()));
+    CHECK(s.host() == "127.0.0.1");
+    CHECK(s.monitor("varz").find("cpp-\\\"built\\\"") != std::string::npos);
+    // Lame duck with a client attached: stop(timeout) escalates to SIGKILL.
+    s.set_keep(NATS_SERVER_KEEP_NEVER);
+    natsConnection *nc = nullptr;
+    CHECK(natsConnection_ConnectTo(&nc, s.client_url().c_str()) == NATS_OK);
+    s.stop(300ms);
+    CHECK(!s.is_running());
+    natsConnection_Destroy(nc);
+
+    // Start without waiting, then wait.
+    nats_server::server spawned = nats_server::server::spawn();
+    spawned.wait_ready();
+    CHECK(round_trip(spawned.client_url()));
+    nats_server::server bad = nats_server::server::spawn(R"({"config": "no_such_field: 1"})");
+    EXPECT_ERROR(NATS_SERVER_CONFIG, "no_such_field", bad.wait_ready());
+
+    nats_server::cluster c(nats_server::options::for_cluster().set("nodes", 2));
+    c.stop_node(1, 500ms);
+    CHECK(!c.node(1).is_running());
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", c.stop_node(5, 1ms));
+}
+
 int main() {
+    run("options_spawn_stop_timeout_host", options_spawn_stop_timeout_host);
     run("raii_server", raii_server);
     run("errors_throw", errors_throw);
     run("auth_urls", auth_urls);

@@ -119,3 +119,42 @@ pub async fn connect_all(cluster: &nats_server::Cluster) -> async_nats::Client {
         .await
         .expect("connect to the cluster")
 }
+
+/// A client that stays on the server at `url` (no failover to discovered ones), with a flag that is set once the
+/// server tells it that it entered lame duck mode.
+pub async fn connect_watching_lame_duck(
+    url: &str,
+) -> (
+    async_nats::Client,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = flag.clone();
+    let client = async_nats::ConnectOptions::new()
+        .ignore_discovered_servers()
+        .event_callback(move |event| {
+            let seen = seen.clone();
+            async move {
+                if matches!(event, async_nats::Event::LameDuckMode) {
+                    seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        })
+        .connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    client.flush().await.unwrap();
+    (client, flag)
+}
+
+/// Waits (without blocking the runtime) up to 5 s for a flag of [`connect_watching_lame_duck`].
+pub async fn told_lame_duck(flag: &std::sync::atomic::AtomicBool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    false
+}

@@ -244,6 +244,11 @@ pub struct StartArgs {
     #[arg(long, help_heading = "Server")]
     pub keep: bool,
 
+    /// On shutdown, seconds to wait after SIGTERM before SIGKILL (a lame-duck server with clients would otherwise
+    /// wait out its grace period)
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds, help_heading = "Server")]
+    pub stop_timeout: std::time::Duration,
+
     /// Write the JSON to this file (atomically) once ready; removed on stop
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub urls_file: Option<PathBuf>,
@@ -255,6 +260,16 @@ pub struct StartArgs {
     /// No progress or status lines on stderr (errors still are)
     #[arg(short = 'q', long, help_heading = "Output")]
     pub quiet: bool,
+}
+
+/// A non-negative number of seconds, e.g. `0.5`.
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("{text:?} is not a non-negative number of seconds"))
 }
 
 #[cfg(test)]

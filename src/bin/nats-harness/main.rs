@@ -26,8 +26,6 @@ use plan::{Plan, PlanError};
 use report::{Report, Running};
 use signals::{Event, Signals};
 
-/// How long the servers get to exit after SIGTERM before they are killed.
-const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How often `run` checks that its servers are still alive.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
 
@@ -96,6 +94,8 @@ fn say(line: impl Display) {
 struct Ui {
     quiet: bool,
     timings: bool,
+    /// How long shutdown waits after SIGTERM before SIGKILL (`--stop-timeout`).
+    stop_timeout: Duration,
 }
 
 impl Ui {
@@ -103,6 +103,7 @@ impl Ui {
         Ui {
             quiet: args.quiet,
             timings: args.timings,
+            stop_timeout: args.stop_timeout,
         }
     }
 
@@ -236,14 +237,14 @@ fn with_progress<T>(label: &str, quiet: bool, work: impl FnOnce() -> T) -> T {
     })
 }
 
-/// Stops every server: SIGTERM to all at once, up to [`STOP_GRACE`] to exit (a second signal cuts it short), then
+/// Stops every server: SIGTERM to all at once, up to `--stop-timeout` (default 5 s) to exit (a second signal cuts it short), then
 /// the Drop impls kill whatever is left, reap, and remove the directories.
 fn shutdown(running: Running, signals: &Signals, ui: &Ui) {
     let started = Instant::now();
     for server in running.servers() {
         let _ = server.request_stop();
     }
-    let deadline = started + STOP_GRACE;
+    let deadline = started + ui.stop_timeout;
     while running.servers().iter().any(|s| s.is_running()) && Instant::now() < deadline {
         if let Some(Event::Signal { .. }) = signals.wait(Some(Duration::from_millis(2))) {
             ui.status("stopping at once");

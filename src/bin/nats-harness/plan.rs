@@ -181,7 +181,7 @@ fn apply_server_flags(opts: &mut ServerOptions, args: &StartArgs) {
         opts.jetstream = true;
     }
     if let Some(host) = &args.host {
-        opts.host = host.clone();
+        opts.host = Some(host.clone());
     }
     if let Some(user) = &args.user {
         opts.user = Some(user.clone());

@@ -17,6 +17,7 @@ from ctypes import (
     c_char_p,
     c_int,
     c_int32,
+    c_int64,
     c_size_t,
     c_uint16,
     c_uint32,
@@ -60,8 +61,11 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     # server: life cycle and control
     "nats_server_run": (c_int, [c_char_p, _HANDLE_P, _ERR]),
     "nats_server_free": (c_int, [_HANDLE]),
+    "nats_server_spawn": (c_int, [c_char_p, _HANDLE_P, _ERR]),
+    "nats_server_wait_ready": (c_int, [_HANDLE, _ERR]),
     "nats_server_stop": (c_int, [_HANDLE, _ERR]),
     "nats_server_start": (c_int, [_HANDLE, _ERR]),
+    "nats_server_stop_timeout": (c_int, [_HANDLE, c_uint64, _ERR]),
     "nats_server_restart": (c_int, [_HANDLE, _ERR]),
     "nats_server_kill": (c_int, [_HANDLE, _ERR]),
     "nats_server_pause": (c_int, [_HANDLE, _ERR]),
@@ -80,6 +84,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_tls_required": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
     "nats_server_client_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_host": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_client_url_with": (c_int, [_HANDLE, c_char_p, c_char_p, _CHAR_PP, _ERR]),
     "nats_server_client_url_with_token": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
     "nats_server_client_port": (c_int, [_HANDLE, POINTER(c_uint16), _ERR]),
@@ -122,6 +127,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_cluster_jetstream": (c_int, [_HANDLE, POINTER(c_bool), _ERR]),
     "nats_cluster_kill_node": (c_int, [_HANDLE, c_size_t, _ERR]),
     "nats_cluster_stop_node": (c_int, [_HANDLE, c_size_t, _ERR]),
+    "nats_cluster_stop_node_timeout": (c_int, [_HANDLE, c_size_t, c_uint64, _ERR]),
     "nats_cluster_start_node": (c_int, [_HANDLE, c_size_t, _ERR]),
     "nats_cluster_restart_node": (c_int, [_HANDLE, c_size_t, _ERR]),
     "nats_cluster_pause_node": (c_int, [_HANDLE, c_size_t, _ERR]),
@@ -155,6 +161,16 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
         c_int,
         [_HANDLE, c_uint64, POINTER(c_size_t), POINTER(c_size_t), _ERR],
     ),
+    # the options builder (for C; Python passes its options as JSON)
+    "nats_server_options_new": (_HANDLE, []),
+    "nats_cluster_options_new": (_HANDLE, []),
+    "nats_server_options_free": (None, [_HANDLE]),
+    "nats_server_options_set_string": (c_int, [_HANDLE, c_char_p, c_char_p, _ERR]),
+    "nats_server_options_set_bool": (c_int, [_HANDLE, c_char_p, c_bool, _ERR]),
+    "nats_server_options_set_int": (c_int, [_HANDLE, c_char_p, c_int64, _ERR]),
+    "nats_server_options_append_string": (c_int, [_HANDLE, c_char_p, c_char_p, _ERR]),
+    "nats_server_options_add_arg": (c_int, [_HANDLE, c_char_p, _ERR]),
+    "nats_server_options_to_json": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
 }
 
 _lock = threading.Lock()

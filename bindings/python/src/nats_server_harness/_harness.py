@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 
 from . import _ffi
-from ._errors import ClosedError, InvalidArgument, NotRunning, Unavailable
+from ._errors import ClosedError, InvalidArgument, InvalidOptions, NotRunning, Unavailable
 from ._options import SUPERCLUSTER_FIELDS, Keep, cluster_document, to_json
 
 if TYPE_CHECKING:
@@ -53,6 +53,61 @@ def _millis(seconds: float) -> int:
     return round(seconds * 1000)
 
 
+def _seconds_to_ms(options: dict[str, Any]) -> dict[str, Any]:
+    """Turns the Python-only ``startup_timeout`` (seconds) into the shared schema's ``startup_timeout_ms``."""
+    if "startup_timeout" not in options:
+        return options
+    options = dict(options)
+    seconds = options.pop("startup_timeout")
+    if "startup_timeout_ms" in options:
+        raise InvalidOptions(
+            "nats-server harness: invalid options: give `startup_timeout` (seconds) or `startup_timeout_ms`, not both",
+            InvalidOptions.code,
+        )
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise InvalidOptions(
+            f"nats-server harness: invalid options: `startup_timeout` must be a positive number of seconds, "
+            f"not {seconds!r}",
+            InvalidOptions.code,
+        )
+    options["startup_timeout_ms"] = max(1, round(seconds * 1000))
+    return options
+
+
+class _InFlight:
+    """Calls in progress on a cluster and its nodes: they run side by side (the library serializes what must
+    be), and :meth:`close` waits for them to finish before the handle is freed."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self.closed = False
+
+    @contextlib.contextmanager
+    def use(self, closed_message: str) -> Iterator[None]:
+        with self._cond:
+            if self.closed:
+                raise ClosedError(closed_message)
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                if self._active == 0:
+                    self._cond.notify_all()
+
+    def close(self) -> bool:
+        """Refuses new calls and waits for those in progress; True for the call that closed it."""
+        with self._cond:
+            if self.closed:
+                return False
+            self.closed = True
+            while self._active:
+                self._cond.wait()
+            return True
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every listener's port (``None``: that listener is off). Dynamic ports are kept across restarts."""
@@ -66,7 +121,9 @@ class Ports:
 class Server:
     """A real ``nats-server`` process on dynamic ports, ready when the constructor returns.
 
-    ``Server(jetstream=True)`` takes the keywords of the Rust ``ServerOptions`` (see :class:`ServerOptions`).
+    ``Server(jetstream=True)`` takes the keywords of the Rust ``ServerOptions`` (see :class:`ServerOptions`), and
+    ``startup_timeout`` in seconds as an alternative to ``startup_timeout_ms``. :meth:`spawn` starts one without
+    waiting for it.
     Close it with :meth:`close` or use it as a context manager: the process is killed and its private directory
     removed (unless the keep policy says otherwise). A node of a :class:`Cluster` is a ``Server`` too, lent by the
     cluster: closing it does nothing, and it becomes unusable when its cluster is closed.
@@ -80,18 +137,35 @@ class Server:
     _index: int | None
 
     def __init__(self, **options: Unpack[ServerOptions]) -> None:
+        self._launch("nats_server_run", dict(options))
+
+    def _launch(self, function: str, options: dict[str, Any]) -> None:
         self._lock: threading.RLock = threading.RLock()
         self._cluster = None
         self._index = None
         self._handle = None
         self._pid = os.getpid()
-        self._handle = _ffi.run("nats_server_run", to_json(options))
+        self._handle = _ffi.run(function, to_json(_seconds_to_ms(options)))
         _live.add(self)
+
+    @classmethod
+    def spawn(cls, **options: Unpack[ServerOptions]) -> Server:
+        """Starts a server and returns at once, without waiting for it to be ready: start several at once, or
+        one expected to fail, then call :meth:`wait_ready`. Until then its ports are unknown (0)."""
+        server = cls.__new__(cls)
+        server._launch("nats_server_spawn", dict(options))
+        return server
+
+    def wait_ready(self) -> None:
+        """Waits until a server made by :meth:`spawn` is ready, raising what the constructor would have raised
+        (the process is then gone; close the object as usual). Returns at once when there is nothing to wait
+        for. The startup timeout counts from the spawn."""
+        self._call("nats_server_wait_ready")
 
     @classmethod
     def _node(cls, cluster: Cluster | Supercluster, index: int, handle: int) -> Server:
         node = cls.__new__(cls)
-        node._lock = cluster._lock
+        node._lock = threading.RLock()
         node._cluster = cluster
         node._index = index
         node._handle = handle
@@ -145,9 +219,14 @@ class Server:
             return f"<{what}>"
 
     def _with(self, f: Callable[[int], T]) -> T:
+        if self._cluster is not None:
+            # A node: calls on different nodes run side by side; the cluster waits for them before it frees.
+            message = f"nats-server harness: node {self._index} is closed: its cluster was closed"
+            with self._cluster._in_flight.use(message):
+                handle = self._handle
+                assert handle is not None
+                return f(handle)
         with self._lock:
-            if self._cluster is not None and self._cluster._handle is None:
-                raise ClosedError(f"nats-server harness: node {self._index} is closed: its cluster was closed")
             handle = self._handle
             if handle is None:
                 raise ClosedError("nats-server harness: the server is closed (close() was called)")
@@ -176,10 +255,14 @@ class Server:
 
     # ----- control ----------------------------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """Stops the server gracefully (SIGTERM; SIGKILL after 10 s). A no-op when it is stopped. Its ports and
-        store stay reserved for :meth:`start`."""
-        self._call("nats_server_stop")
+    def stop(self, timeout: float | None = None) -> None:
+        """Stops the server gracefully: SIGTERM, then SIGKILL once ``timeout`` seconds have passed (default 10 s;
+        a lame-duck server with clients attached otherwise waits out its grace period). Returns within about
+        ``timeout``. A no-op when it is stopped. Its ports and store stay reserved for :meth:`start`."""
+        if timeout is None:
+            self._call("nats_server_stop")
+        else:
+            self._call("nats_server_stop_timeout", _millis(timeout))
 
     def start(self) -> None:
         """Starts a stopped (or killed) server again on the same ports with the same store; returns once it is
@@ -271,6 +354,12 @@ class Server:
     def client_url(self) -> str:
         """``nats://localhost:PORT`` (``tls://`` when the server requires TLS); known while stopped too."""
         return self._string("nats_server_client_url")
+
+    @property
+    def host(self) -> str:
+        """The host the server listens on: the ``host`` option, else what its configuration chose, else
+        ``127.0.0.1``."""
+        return self._string("nats_server_host")
 
     @property
     def url(self) -> str:
@@ -449,10 +538,12 @@ class Cluster:
     _handle: int | None
 
     def __init__(self, **options: Unpack[ClusterKeywords]) -> None:
-        self._lock: threading.RLock = threading.RLock()
+        self._in_flight = _InFlight()
         self._handle = None
         self._pid = os.getpid()
         document = cluster_document(options)
+        if "server" in document:
+            document["server"] = _seconds_to_ms(dict(document["server"]))
         self._handle = _ffi.run("nats_cluster_run", to_json(document))
         _live.add(self)
         try:
@@ -470,17 +561,18 @@ class Cluster:
     def close(self) -> None:
         """Kills every node and removes their directories (unless kept). Idempotent. Node objects become
         unusable."""
-        with self._lock:
-            handle, self._handle = self._handle, None
-            if handle is not None:
-                _live.discard(self)
-                if self._pid == os.getpid():  # a forked child never stops its parent's cluster
-                    _ffi.free_cluster(handle)
+        if not self._in_flight.close():
+            return
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            _live.discard(self)
+            if self._pid == os.getpid():  # a forked child never stops its parent's cluster
+                _ffi.free_cluster(handle)
 
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
-        return self._handle is None
+        return self._in_flight.closed
 
     def __enter__(self) -> Self:
         return self
@@ -507,7 +599,7 @@ class Cluster:
             return "<Cluster>"
 
     def _with(self, f: Callable[[int], T]) -> T:
-        with self._lock:
+        with self._in_flight.use("nats-server harness: the cluster is closed (close() was called)"):
             handle = self._handle
             if handle is None:
                 raise ClosedError("nats-server harness: the cluster is closed (close() was called)")
@@ -618,9 +710,14 @@ class Cluster:
         """Kills node ``index`` (SIGKILL, like a crash)."""
         self._node_call("nats_cluster_kill_node", index)
 
-    def stop_node(self, index: int) -> None:
-        """Stops node ``index`` gracefully (a no-op when it is stopped)."""
-        self._node_call("nats_cluster_stop_node", index)
+    def stop_node(self, index: int, timeout: float | None = None) -> None:
+        """Stops node ``index`` gracefully: SIGTERM, then SIGKILL once ``timeout`` seconds have passed (default
+        10 s). A no-op when it is stopped. Stops of different nodes from several threads run in parallel."""
+        if timeout is None:
+            self._node_call("nats_cluster_stop_node", index)
+        else:
+            i, ms = self._index(index), _millis(timeout)
+            self._with(lambda h: _ffi.call("nats_cluster_stop_node_timeout", h, i, ms))
 
     def start_node(self, index: int) -> None:
         """Starts node ``index`` again (same ports, same store) and waits until the cluster is ready again."""

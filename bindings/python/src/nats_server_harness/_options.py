@@ -80,9 +80,11 @@ class ServerOptions(TypedDict, total=False):
     jetstream: bool
     #: The JetStream store directory (owned by the caller, never removed); default: in the private directory.
     store_dir: Optional[StrPath]
-    #: The interface every listener binds to. Default ``127.0.0.1``.
-    host: str
-    #: The client port; ``None`` picks a free one (kept across restarts).
+    #: The interface every listener binds to. Unset: ``127.0.0.1`` unless the configuration chooses (``host``,
+    #: ``net``, ``listen``); when set it overrides the configuration.
+    host: Optional[str]
+    #: The client port; ``None`` (or 0) picks a free one unless the configuration sets ``port``/``listen``; when
+    #: set it overrides the configuration. Kept across restarts either way.
     port: Optional[int]
     #: The server name (``-n``).
     name: Optional[str]
@@ -123,10 +125,15 @@ class ServerOptions(TypedDict, total=False):
     debug: bool
     #: Protocol tracing (``-V``).
     trace: bool
-    #: Extra command-line arguments, passed last.
+    #: Extra command-line arguments, passed last. Arguments that would take over what the harness sets (``-c``,
+    #: ``-p``, ``-l``, ``--ports_file_dir``, ...) are refused, naming the option to use.
     args: Sequence[str]
+    #: With a cluster listener: return only once routes to every configured, running peer are up (``/routez``).
+    wait_for_routes: bool
     #: How long to wait for readiness, in milliseconds. Default 10 000.
     startup_timeout_ms: int
+    #: The same in seconds (Python only; give one of the two).
+    startup_timeout: float
     #: What to keep of the private directory when closed; default ``$NATS_SERVER_KEEP``, else on-failure (kept
     #: once :meth:`Server.mark_failed` was called; the pytest plugin calls it for a failed test).
     keep: Optional[Keep]
@@ -145,6 +152,8 @@ class ClusterOptions(TypedDict, total=False):
     node_config_files: Sequence[StrPath]
     #: One server name per node (empty: ``node1``, ``node2``, ...).
     node_names: Sequence[str]
+    #: One JetStream store directory per node (owned by the caller, never removed).
+    node_store_dirs: Sequence[StrPath]
     #: How long to wait for the cluster to be ready, in milliseconds. Default 30 000.
     ready_timeout_ms: int
 
@@ -174,7 +183,7 @@ class ClusterKeywords(ClusterOptions, total=False):
     config_file: Optional[StrPath]
     config: Optional[str]
     jetstream: bool
-    host: str
+    host: Optional[str]
     user: Optional[str]
     password: Optional[str]
     token: Optional[str]
@@ -187,6 +196,7 @@ class ClusterKeywords(ClusterOptions, total=False):
     trace: bool
     args: Sequence[str]
     startup_timeout_ms: int
+    startup_timeout: float
     keep: Optional[Keep]
 
 

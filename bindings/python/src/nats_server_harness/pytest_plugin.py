@@ -511,3 +511,44 @@ def nats_supercluster(nats_supercluster_factory: SuperclusterFactory) -> Supercl
 def nats_leaf_pair(nats_server_factory: ServerFactory) -> LeafPair:
     """A hub and a leaf connected to it, ready (the hub lists the leaf), closed after the test."""
     return LeafPair.start(nats_server_factory)
+
+
+# ----- asyncio fixtures (only with pytest-asyncio installed) ---------------------------------------------------------
+
+try:
+    import pytest_asyncio
+
+    _HAVE_PYTEST_ASYNCIO = True
+except ImportError:  # pragma: no cover - the async fixtures need pytest-asyncio
+    _HAVE_PYTEST_ASYNCIO = False
+
+if _HAVE_PYTEST_ASYNCIO:
+    import asyncio
+    from collections.abc import AsyncIterator
+
+    from .aio import AsyncCluster, AsyncServer
+
+    @pytest_asyncio.fixture
+    async def nats_async_server(nats_server_factory: ServerFactory) -> AsyncIterator[AsyncServer]:
+        """A plain server for an async test, started without blocking the event loop (the plugin's settings and
+        failure reports apply, as for ``nats_server``)."""
+        server = await asyncio.to_thread(nats_server_factory)
+        yield AsyncServer._wrap(server)
+        await asyncio.to_thread(server.close)
+
+    @pytest_asyncio.fixture
+    async def nats_async_jetstream_server(nats_server_factory: ServerFactory) -> AsyncIterator[AsyncServer]:
+        """A JetStream server for an async test, started without blocking the event loop."""
+        server = await asyncio.to_thread(nats_server_factory, jetstream=True)
+        yield AsyncServer._wrap(server)
+        await asyncio.to_thread(server.close)
+
+    @pytest_asyncio.fixture
+    async def nats_async_cluster(nats_cluster_factory: ClusterFactory) -> AsyncIterator[AsyncCluster]:
+        """A ready three-node JetStream cluster for an async test, started without blocking the event loop."""
+        cluster = await asyncio.to_thread(nats_cluster_factory, nodes=3, jetstream=True)
+        wrapped = AsyncCluster()
+        wrapped._cluster = cluster
+        wrapped._nodes = [AsyncServer._wrap(node) for node in cluster.nodes]
+        yield wrapped
+        await asyncio.to_thread(cluster.close)

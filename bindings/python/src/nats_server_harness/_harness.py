@@ -768,6 +768,8 @@ class Supercluster:
 
     def __init__(self, **options: Unpack[SuperclusterKeywords]) -> None:
         self._lock: threading.RLock = threading.RLock()
+        # Calls on nodes run side by side (see Cluster); close() waits for them before it frees the handle.
+        self._in_flight = _InFlight()
         self._handle = None
         self._pid = os.getpid()
         document = cluster_document(options, SUPERCLUSTER_FIELDS)
@@ -790,6 +792,8 @@ class Supercluster:
 
     def close(self) -> None:
         """Kills every node and removes their directories (unless kept). Idempotent."""
+        if not self._in_flight.close():
+            return
         with self._lock:
             handle, self._handle = self._handle, None
             if handle is not None:

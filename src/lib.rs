@@ -35,6 +35,7 @@ mod options;
 mod process;
 mod ready;
 mod server;
+mod tls;
 mod unique;
 mod workdir;
 
@@ -58,6 +59,7 @@ pub use cluster::{Cluster, IntoConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{ClusterListener, ClusterOptions, Keep, ServerOptions};
 pub use server::{Ports, Server};
+pub use tls::{TlsFiles, TlsOptions};
 
 /// This library's version, e.g. `"0.2.0"` (not nats-server's: see [`Server::version`]). The C ABI hands it out
 /// as `nats_server_library_version()`.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Account, JetStreamLimits, User};
 use crate::error::{Error, ErrorKind, Result};
+use crate::tls::TlsOptions;
 
 /// Environment variable that sets the default [`Keep`] policy (`never`, `on-failure` or `always`).
 pub const KEEP_ENV: &str = "NATS_SERVER_KEEP";
@@ -124,6 +125,12 @@ pub struct ServerOptions {
     pub websocket: bool,
     /// Opens a cluster listener with routes (see [`ClusterListener`]).
     pub cluster: Option<ClusterListener>,
+    /// TLS with generated certificates (or your own); `"tls": true` in JSON for the defaults. See [`TlsOptions`].
+    #[serde(
+        deserialize_with = "crate::tls::deserialize_tls",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls: Option<TlsOptions>,
     /// Debug logging (`-D`).
     pub debug: bool,
     /// Protocol tracing (`-V`).
@@ -158,6 +165,7 @@ impl Default for ServerOptions {
             monitoring: true,
             websocket: false,
             cluster: None,
+            tls: None,
             debug: false,
             trace: false,
             args: Vec::new(),
@@ -222,6 +230,8 @@ impl ServerOptions {
         websocket: bool => |v| v;
         /// Adds a cluster listener.
         cluster: ClusterListener => Some;
+        /// Turns TLS on (`TlsOptions::new()` for generated certificates on the client listener).
+        tls: TlsOptions => Some;
         /// Enables or disables debug logging.
         debug: bool => |v| v;
         /// Enables or disables protocol tracing.
@@ -272,6 +282,15 @@ impl ServerOptions {
 
     /// Checks the options for contradictions the server would report less clearly.
     pub fn validate(&self) -> Result<()> {
+        self.validate_for(self.cluster.is_some())
+    }
+
+    /// [`ServerOptions::validate`], with `cluster` saying whether the server will have a cluster listener (a
+    /// cluster's nodes get theirs from the cluster).
+    fn validate_for(&self, cluster: bool) -> Result<()> {
+        if let Some(tls) = &self.tls {
+            tls.validate(self.websocket, cluster)?;
+        }
         let invalid = |msg: String| Err(Error::new(ErrorKind::InvalidOptions, msg));
         if self.password.is_some() && self.user.is_none() {
             return invalid("`password` is set but `user` is not; set both".into());
@@ -446,7 +465,7 @@ impl ClusterOptions {
                 ));
             }
         }
-        self.server.validate()
+        self.server.validate_for(true)
     }
 }
 

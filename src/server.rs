@@ -21,6 +21,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::options::{Keep, ServerOptions};
 use crate::process;
 use crate::ready::{self, url_host, NotReady, PortsFile};
+use crate::tls::TlsFiles;
 use crate::workdir::WorkDir;
 
 const CONFIG_FILE: &str = "server.conf";
@@ -56,6 +57,10 @@ pub struct Server {
     /// Whether clients must use TLS: the ports file's client URL scheme (the server writes `tls://` exactly
     /// when its INFO says `tls_required`).
     tls_required: bool,
+    /// The websocket URL scheme from the ports file (`ws` or `wss`).
+    websocket_scheme: &'static str,
+    /// The TLS files when the `tls` option is on (written into the private directory at the first start).
+    tls: Option<TlsFiles>,
     /// The INFO of the current start, read on first use (see [`Server::info`]); emptied at every start.
     info: OnceLock<Value>,
     paused: bool,
@@ -97,6 +102,8 @@ impl Server {
             last_pid: 0,
             ports: Ports::default(),
             tls_required: false,
+            websocket_scheme: "ws",
+            tls: None,
             info: OnceLock::new(),
             paused: false,
             output_offset: 0,
@@ -104,6 +111,9 @@ impl Server {
             credentials,
             dir,
         };
+        if let Some(tls) = &opts.tls {
+            server.tls = Some(TlsFiles::prepare(server.dir.path(), tls)?);
+        }
         server.spawn_and_wait()?;
         Ok(server)
     }
@@ -311,10 +321,13 @@ impl Server {
         self.ports.monitoring.map(|p| format!("http://{host}:{p}"))
     }
 
-    /// The websocket URL, e.g. `ws://127.0.0.1:8080`, when websocket is on.
+    /// The websocket URL, e.g. `ws://127.0.0.1:8080` (`wss://` with TLS), when websocket is on.
     pub fn websocket_url(&self) -> Option<String> {
         let host = self.dial_host();
-        self.ports.websocket.map(|p| format!("ws://{host}:{p}"))
+        let scheme = self.websocket_scheme;
+        self.ports
+            .websocket
+            .map(|p| format!("{scheme}://{host}:{p}"))
     }
 
     /// The route URL other servers use to join this one, e.g. `nats://127.0.0.1:6222`, when it has a cluster
@@ -388,6 +401,30 @@ impl Server {
     /// Whether clients must use TLS.
     pub fn tls_required(&self) -> bool {
         self.tls_required
+    }
+
+    /// The server's TLS files when the `tls` option is on (generated ones live in the private directory).
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
+    }
+
+    /// The CA certificate (PEM) that signed the server's certificate, for clients to verify the server with:
+    /// the generated CA, or your `tls.ca_file`. `None` without TLS.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().and_then(|t| t.ca_file.as_deref())
+    }
+
+    /// A client certificate (PEM) signed by the generated CA, for mTLS (`tls.verify`). `None` without TLS or
+    /// with your own certificates.
+    pub fn client_cert_file(&self) -> Option<&Path> {
+        self.tls
+            .as_ref()
+            .and_then(|t| t.client_cert_file.as_deref())
+    }
+
+    /// The private key (PEM, mode 0600) of [`Server::client_cert_file`].
+    pub fn client_key_file(&self) -> Option<&Path> {
+        self.tls.as_ref().and_then(|t| t.client_key_file.as_deref())
     }
 
     /// GETs a monitoring endpoint (`"varz"`, `"/healthz"`, `"jsz?accounts=true"`) and returns its JSON.
@@ -644,8 +681,18 @@ impl Server {
     /// probe hangs up and waits for the server to hang up too, so the harness never counts as a client (in
     /// connection counts, or holding back lame duck mode). Normalized, with `jetstream` as a bool.
     fn fetch_info(&self, timeout: Duration) -> std::result::Result<Value, String> {
-        let mut source = ready::read_info(&self.opts.host, self.ports.client, timeout)
-            .map_err(|e| e.to_string())?;
+        let handshake_first = self.opts.tls.as_ref().is_some_and(|t| t.handshake_first);
+        let mut source = if handshake_first {
+            // No INFO before the TLS handshake: /varz says the same (and more).
+            let mut varz = self.monitor("varz").map_err(|e| e.to_string())?;
+            let jetstream = !varz["jetstream"]["config"].is_null();
+            varz["jetstream"] = Value::Bool(jetstream);
+            varz["tls_required"] = Value::Bool(self.tls_required);
+            varz
+        } else {
+            ready::read_info(&self.opts.host, self.ports.client, timeout)
+                .map_err(|e| e.to_string())?
+        };
         let jetstream = source["jetstream"].as_bool().unwrap_or(false);
         let tls_required = source["tls_required"].as_bool().unwrap_or(false);
         let mut info = serde_json::Map::new();
@@ -740,9 +787,16 @@ impl Server {
             "ports_file_dir: {}\n",
             quote(&path_arg(self.dir.path()))
         ));
+        if let (Some(files), Some(tls)) = (&self.tls, &self.opts.tls) {
+            text.push_str(&files.config(tls));
+        }
         if self.opts.websocket {
+            let tls = match (&self.tls, &self.opts.tls) {
+                (Some(files), Some(tls)) if tls.websocket => files.websocket_block(tls),
+                _ => "  no_tls: true\n".to_string(),
+            };
             text.push_str(&format!(
-                "websocket {{\n  host: {}\n  port: {}\n  no_tls: true\n}}\n",
+                "websocket {{\n  host: {}\n  port: {}\n{tls}}}\n",
                 quote(&self.opts.host),
                 port_arg(self.ports.websocket)
             ));
@@ -762,6 +816,15 @@ impl Server {
             .nats
             .first()
             .is_some_and(|url| url.starts_with("tls://"));
+        self.websocket_scheme = if ports
+            .websocket
+            .first()
+            .is_some_and(|url| url.starts_with("wss://"))
+        {
+            "wss"
+        } else {
+            "ws"
+        };
         self.ports.client = PortsFile::port_of(&ports.nats).unwrap_or_default();
         self.ports.monitoring = PortsFile::port_of(&ports.monitoring);
         self.ports.websocket = PortsFile::port_of(&ports.websocket);

@@ -31,6 +31,7 @@ mod server;
 mod cluster;
 
 mod auth;
+mod tls;
 
 mod boundary;
 
@@ -40,6 +41,7 @@ pub use auth::*;
 pub use cluster::*;
 pub use server::*;
 pub use status::nats_server_status;
+pub use tls::*;
 
 /// The version of this C ABI. Bindings check it when they load the library; it changes whenever a function's
 /// signature or meaning changes incompatibly.

@@ -50,7 +50,7 @@ from ._errors import (
 )
 from ._ffi import ABI_VERSION, LIB_ENV, abi_version, library_path, library_version
 from ._harness import Cluster, Ports, Server
-from ._options import ClusterKeywords, ClusterListener, ClusterOptions, Keep, ServerOptions
+from ._options import ClusterKeywords, ClusterListener, ClusterOptions, Keep, ServerOptions, TlsOptions
 
 try:  # the installed distribution's version: the crate's (set once, in Cargo.toml)
     __version__ = _metadata.version("nats-server-harness")
@@ -95,6 +95,7 @@ __all__ = [
     "ServerOptions",
     "StartupTimeout",
     "TimeoutError",
+    "TlsOptions",
     "Unavailable",
     "User",
     "abi_version",

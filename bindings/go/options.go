@@ -62,6 +62,9 @@ type Options struct {
 	// Cluster opens a cluster (route) listener: the building block of custom topologies (RunCluster makes
 	// whole clusters).
 	Cluster *ClusterListener `json:"cluster,omitempty"`
+	// TLS turns TLS on with generated certificates (or your own files); see TLSOptions. &TLSOptions{} is the
+	// default: generated CA and server certificate, TLS on the client listener.
+	TLS *TLSOptions `json:"tls,omitempty"`
 	// Debug (-D) and Trace (-V) turn on debug logging and protocol tracing.
 	Debug bool `json:"debug,omitempty"`
 	Trace bool `json:"trace,omitempty"`

@@ -235,6 +235,7 @@ static void tls_files() {
                   natsOptions_LoadCATrustedCertificates(opts, s.ca_file().c_str()) == NATS_OK &&
                   (!with_cert || natsOptions_LoadCertificatesChain(opts, s.client_cert_file().c_str(),
                                                                    s.client_key_file().c_str()) == NATS_OK) &&
+                  natsOptions_SetTimeout(opts, 10000) == NATS_OK &&
                   natsOptions_SetAllowReconnect(opts, false) == NATS_OK && natsConnection_Connect(&nc, opts) == NATS_OK &&
                   natsConnection_FlushTimeout(nc, 2000) == NATS_OK;
         natsConnection_Destroy(nc);

@@ -28,7 +28,7 @@ static natsStatus connect_tls(natsConnection **nc, const char **urls, int count,
     if (s == NATS_OK) s = natsOptions_SetSecure(opts, true);
     if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates(opts, ca);
     if (s == NATS_OK && cert != NULL) s = natsOptions_LoadCertificatesChain(opts, cert, key);
-    if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
+    if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 10000); /* TLS handshakes are slow under valgrind */
     if (s == NATS_OK) s = natsOptions_SetAllowReconnect(opts, reconnect);
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, 20);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 50);

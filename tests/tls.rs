@@ -279,3 +279,22 @@ fn tls_on_a_listener_that_is_off_is_refused() {
         "cluster",
     );
 }
+
+#[tokio::test]
+async fn tls_with_user_and_password() {
+    // nats.py's "TLS + auth" fixture, as options alone.
+    let server = run(ServerOptions::new()
+        .tls(TlsOptions::new())
+        .user("alice")
+        .password("s3cret"));
+    let client = verifying(server.ca_file().unwrap())
+        .user_and_password("alice".into(), "s3cret".into())
+        .connect(server.client_url())
+        .await
+        .unwrap();
+    round_trip(&client).await;
+    let refused = verifying(server.ca_file().unwrap())
+        .connect(server.client_url())
+        .await;
+    assert!(refused.is_err(), "TLS does not replace the password");
+}

@@ -84,7 +84,19 @@ func (s *Server) TLSConfig() (*tls.Config, error) {
 }
 
 // CAFile is the CA every node's certificate is signed by (the nodes share it). ErrUnavailable without TLS.
-func (c *Cluster) CAFile() (string, error) { return c.Node(0).CAFile() }
+func (c *Cluster) CAFile() (string, error) {
+	node, err := c.Node(0)
+	if err != nil {
+		return "", err
+	}
+	return node.CAFile()
+}
 
 // TLSConfig is a client *tls.Config that verifies every node (see Server.TLSConfig).
-func (c *Cluster) TLSConfig() (*tls.Config, error) { return c.Node(0).TLSConfig() }
+func (c *Cluster) TLSConfig() (*tls.Config, error) {
+	node, err := c.Node(0)
+	if err != nil {
+		return nil, err
+	}
+	return node.TLSConfig()
+}

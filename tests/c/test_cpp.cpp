@@ -223,6 +223,8 @@ static void operator_creds() {
     CHECK(s.auth_json().find("\"A\"") != std::string::npos);
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"NOPE\"", s.creds("NOPE", "a"));
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"nobody\"", s.seed_file("nobody"));
+}
+
 // mTLS: the generated CA verifies the server, the generated client certificate gets the client in.
 static void tls_files() {
     nats_server::server s(R"({"tls": {"verify": true}})");

@@ -18,6 +18,8 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{ClusterListener, ClusterOptions};
+use crate::proxy::routes::RouteLinks;
+use crate::proxy::Proxy;
 use crate::ready::{dial_host, url_host, Backoff};
 use crate::server::Server;
 
@@ -30,6 +32,8 @@ pub struct Cluster {
     ready_timeout: Duration,
     /// Keeps node 1's placeholder route port reserved (bound, never listening) for the cluster's life.
     _placeholder_route: Option<ReservedPort>,
+    /// The route proxies (option `route_proxies`), closed after the nodes stop.
+    route_links: Option<RouteLinks>,
 }
 
 impl Cluster {
@@ -55,8 +59,26 @@ impl Cluster {
             .clone()
             .unwrap_or_else(|| format!("c{:016x}", crate::unique::random_u64()));
         let placeholder = ReservedPort::new(dial_host(&opts.server.host))?;
+        let placeholder_addr = format!(
+            "{}:{}",
+            url_host(dial_host(&opts.server.host)),
+            placeholder.port
+        );
+        let route_links = match opts.route_proxies && opts.nodes > 1 {
+            true => Some(RouteLinks::new(opts.nodes, dial_host(&opts.server.host))?),
+            false => None,
+        };
         let node_opts = |i: usize, routes: Vec<String>| {
             let mut node = opts.server.clone();
+            let routes = match &route_links {
+                Some(links) => {
+                    // Gossip names the placeholder (refused), so no node bypasses the proxies.
+                    node.args
+                        .extend(["--cluster_advertise".into(), placeholder_addr.clone()]);
+                    links.routes_from(i)
+                }
+                None => routes,
+            };
             node.name = Some(
                 opts.node_names
                     .get(i)
@@ -84,6 +106,9 @@ impl Cluster {
         let seed = first
             .cluster_url()
             .expect("a cluster node has a cluster listener");
+        if let Some(links) = &route_links {
+            links.set_target(0, first.cluster_addr()?);
+        }
         // Plain threads that own their options, not `thread::scope`: a scope creates a `std::thread::current()`
         // handle on the calling thread, which a C caller's valgrind reports as "possibly lost".
         let starts: Vec<_> = (1..opts.nodes)
@@ -110,15 +135,22 @@ impl Cluster {
         let mut servers = vec![first];
         for node in others {
             // On any failure the servers started so far are dropped here: stopped and cleaned up.
-            servers.push(node?);
+            let node = node?;
+            if let Some(links) = &route_links {
+                links.set_target(servers.len(), node.cluster_addr()?);
+            }
+            servers.push(node);
         }
         let mut cluster = Cluster {
             servers,
             name,
             ready_timeout: Duration::from_millis(opts.ready_timeout_ms),
             _placeholder_route: Some(placeholder),
+            route_links,
         };
-        cluster.route_every_node_to_all_others();
+        if cluster.route_links.is_none() {
+            cluster.route_every_node_to_all_others();
+        }
         cluster.wait_ready(cluster.ready_timeout)?;
         Ok(cluster)
     }
@@ -158,6 +190,44 @@ impl Cluster {
     /// Every node's client URL, in node order.
     pub fn client_urls(&self) -> Vec<String> {
         self.servers.iter().map(Server::client_url).collect()
+    }
+
+    // ----- link faults (option `route_proxies`) ---------------------------------------------------------------
+
+    /// The fault proxy carrying the routes node `from` dials to node `to` (0-based). Faults on it slow or break
+    /// that direction of the pair's routes; [`Cluster::partition`] and [`Cluster::heal`] act on all of them.
+    pub fn route_link(&self, from: usize, to: usize) -> Result<&Proxy> {
+        self.links()?.link(from, to)
+    }
+
+    /// Cuts every route between nodes of different groups (0-based indexes), e.g. `partition(&[&[0], &[1, 2]])`
+    /// isolates node 0. Nodes not named form one more group together. Links inside a group are brought up.
+    /// Open routes across the cut are closed and new ones refused until [`Cluster::heal`].
+    pub fn partition(&self, groups: &[&[usize]]) -> Result<()> {
+        let groups: Vec<Vec<usize>> = groups.iter().map(|g| g.to_vec()).collect();
+        self.links()?.partition(&groups)
+    }
+
+    /// Brings every route link up again; the nodes reconnect on their own (explicit routes retry every second).
+    pub fn heal(&self) -> Result<()> {
+        self.links()?.heal()
+    }
+
+    /// Every route proxy as `(from, to, proxy)`.
+    pub fn route_links(&self) -> Result<Vec<(usize, usize, &Proxy)>> {
+        Ok(self.links()?.all().collect())
+    }
+
+    fn links(&self) -> Result<&RouteLinks> {
+        self.route_links.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                format!(
+                    "cluster {}: its routes are not proxied; start it with `route_proxies` (and at least 2 nodes) to partition it or fault its links",
+                    self.name
+                ),
+            )
+        })
     }
 
     // ----- node faults ---------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ pub mod ffi;
 mod jwt;
 mod options;
 mod process;
+mod proxy;
 mod ready;
 mod server;
 mod unique;
@@ -57,6 +58,7 @@ pub use binary::Version;
 pub use cluster::{Cluster, IntoConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{ClusterListener, ClusterOptions, Keep, ServerOptions};
+pub use proxy::{Direction, Fault, FaultKind, Proxy};
 pub use server::{Ports, Server};
 
 /// This library's version, e.g. `"0.2.0"` (not nats-server's: see [`Server::version`]). The C ABI hands it out

@@ -134,6 +134,9 @@ pub struct ServerOptions {
     pub startup_timeout_ms: u64,
     /// What to keep after the server is dropped; default from `NATS_SERVER_KEEP`, else on-failure.
     pub keep: Option<Keep>,
+    /// Puts a fault proxy in front of the client port: clients given `proxied_url()` go through it, and the test
+    /// injects faults with `client_proxy()`. The direct URL stays available.
+    pub client_proxy: bool,
 }
 
 impl Default for ServerOptions {
@@ -163,6 +166,7 @@ impl Default for ServerOptions {
             args: Vec::new(),
             startup_timeout_ms: 10_000,
             keep: None,
+            client_proxy: false,
         }
     }
 }
@@ -230,6 +234,8 @@ impl ServerOptions {
         startup_timeout_ms: u64 => |v| v;
         /// Sets what to keep after drop.
         keep: Keep => Some;
+        /// Puts a fault proxy in front of the client port.
+        client_proxy: bool => |v| v;
     }
 
     /// Starts a server with these options (see [`crate::Server::run`]).
@@ -332,6 +338,9 @@ pub struct ClusterOptions {
     /// How long to wait for the cluster to be ready (mesh formed, JetStream leader known), in milliseconds.
     /// Default 30 000.
     pub ready_timeout_ms: u64,
+    /// Routes every node-to-node connection through its own fault proxy (one per ordered pair of nodes), for
+    /// `partition`, `heal` and faults on single route links.
+    pub route_proxies: bool,
 }
 
 impl Default for ClusterOptions {
@@ -343,6 +352,7 @@ impl Default for ClusterOptions {
             node_config_files: Vec::new(),
             node_names: Vec::new(),
             ready_timeout_ms: 30_000,
+            route_proxies: false,
         }
     }
 }
@@ -366,6 +376,8 @@ impl ClusterOptions {
         node_names: Vec<String> => |v| v;
         /// Sets the readiness timeout in milliseconds.
         ready_timeout_ms: u64 => |v| v;
+        /// Routes every node-to-node connection through its own fault proxy.
+        route_proxies: bool => |v| v;
     }
 
     /// Enables JetStream on every node.

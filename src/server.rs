@@ -20,6 +20,7 @@ use crate::binary::{self, Version};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{Keep, ServerOptions};
 use crate::process;
+use crate::proxy::Proxy;
 use crate::ready::{self, url_host, NotReady, PortsFile};
 use crate::workdir::WorkDir;
 
@@ -64,6 +65,8 @@ pub struct Server {
     log_offset: u64,
     /// Generated keys, seed and creds files and the config text using them (empty without auth options).
     credentials: Credentials,
+    /// The fault proxy in front of the client port (option `client_proxy`); closed and joined when dropped.
+    client_proxy: Option<Proxy>,
     /// Declared last: dropped after the process is gone.
     dir: WorkDir,
 }
@@ -102,9 +105,26 @@ impl Server {
             output_offset: 0,
             log_offset: 0,
             credentials,
+            client_proxy: None,
             dir,
         };
         server.spawn_and_wait()?;
+        if opts.client_proxy {
+            // Ports are kept across restarts, so the proxy's target stays right for the server's life.
+            let target = std::net::SocketAddr::new(
+                ready::dial_host(&opts.host).parse().map_err(|_| {
+                    Error::new(
+                        ErrorKind::InvalidOptions,
+                        format!(
+                            "`client_proxy` needs `host` to be an IP address, not {:?}",
+                            opts.host
+                        ),
+                    )
+                })?,
+                server.ports.client,
+            );
+            server.client_proxy = Some(Proxy::new(&target.ip().to_string(), target)?);
+        }
         Ok(server)
     }
 
@@ -305,6 +325,21 @@ impl Server {
         )
     }
 
+    /// The fault proxy in front of the client port, when the server was started with `client_proxy`: add and
+    /// remove faults on it while clients connected to [`Server::proxied_url`] run.
+    pub fn client_proxy(&self) -> Option<&Proxy> {
+        self.client_proxy.as_ref()
+    }
+
+    /// The client URL through the fault proxy, e.g. `nats://127.0.0.1:40123`, when the server was started with
+    /// `client_proxy` (the direct [`Server::client_url`] stays available).
+    pub fn proxied_url(&self) -> Option<String> {
+        self.client_proxy.as_ref().map(|p| {
+            let host = url_host(&p.listen_addr().ip().to_string());
+            format!("{}://{host}:{}", self.scheme(), p.port())
+        })
+    }
+
     /// The monitoring base URL, e.g. `http://127.0.0.1:8222`, when monitoring is on.
     pub fn monitoring_url(&self) -> Option<String> {
         let host = self.dial_host();
@@ -322,6 +357,26 @@ impl Server {
     pub fn cluster_url(&self) -> Option<String> {
         let host = self.dial_host();
         self.ports.cluster.map(|p| format!("nats://{host}:{p}"))
+    }
+
+    /// The cluster listener's socket address, for proxies that forward to it.
+    pub(crate) fn cluster_addr(&self) -> Result<std::net::SocketAddr> {
+        let port = self.ports.cluster.ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                "the server has no cluster listener",
+            )
+        })?;
+        let ip = ready::dial_host(&self.opts.host).parse().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                format!(
+                    "proxied routes need `host` to be an IP address, not {:?}",
+                    self.opts.host
+                ),
+            )
+        })?;
+        Ok(std::net::SocketAddr::new(ip, port))
     }
 
     /// The server's private directory (config, log, output, ports file, default store).

@@ -331,6 +331,16 @@ impl Server {
         self.client_proxy.as_ref()
     }
 
+    /// The client proxy, or an error saying how to get one.
+    pub(crate) fn require_client_proxy(&self) -> Result<&Proxy> {
+        self.client_proxy.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                "the server has no fault proxy; start it with `client_proxy: true`",
+            )
+        })
+    }
+
     /// The client URL through the fault proxy, e.g. `nats://127.0.0.1:40123`, when the server was started with
     /// `client_proxy` (the direct [`Server::client_url`] stays available).
     pub fn proxied_url(&self) -> Option<String> {

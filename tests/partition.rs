@@ -247,14 +247,26 @@ async fn a_jetstream_cluster_keeps_every_acknowledged_message_across_a_partition
         .await
         .unwrap();
     let js = jetstream::new(client);
-    js.create_stream(stream::Config {
-        name: "ORDERS".into(),
-        subjects: vec!["orders.>".into()],
-        num_replicas: 3,
-        ..Default::default()
+    // On a loaded machine the first API request can time out while the new cluster settles: retry (creating the
+    // same stream again is idempotent).
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let created = js
+                .create_stream(stream::Config {
+                    name: "ORDERS".into(),
+                    subjects: vec!["orders.>".into()],
+                    num_replicas: 3,
+                    ..Default::default()
+                })
+                .await;
+            match created {
+                Ok(_) => return,
+                Err(e) => eprintln!("creating the stream: {e}; retrying"),
+            }
+        }
     })
     .await
-    .unwrap();
+    .expect("the stream is created");
 
     // A publisher with message ids against the majority's node, retrying until each message is acknowledged.
     let acked = Arc::new(AtomicU64::new(0));

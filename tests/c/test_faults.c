@@ -28,7 +28,7 @@ static natsStatus connect_to(natsConnection **nc, const char *url) {
     if (s == NATS_OK) s = natsOptions_SetURL(opts, url);
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 20);
-    if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
+    if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 10000); /* the proxy under valgrind is slow */
     if (s == NATS_OK) s = natsConnection_Connect(nc, opts);
     natsOptions_Destroy(opts);
     return s;

@@ -223,6 +223,7 @@ static void operator_creds() {
     CHECK(s.auth_json().find("\"A\"") != std::string::npos);
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"NOPE\"", s.creds("NOPE", "a"));
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"nobody\"", s.seed_file("nobody"));
+}
 
 static void faults() {
     nats_server::server s(R"({"client_proxy": true})");

@@ -26,6 +26,7 @@ mod auth;
 mod binary;
 mod cluster;
 mod error;
+mod install;
 // The C ABI (`include/nats_server.h`): public for this crate's tests, hidden from the Rust docs (Rust users use
 // the types re-exported below). cbindgen reads src/ffi/ itself; the symbols are exported whatever the visibility.
 #[doc(hidden)]
@@ -56,6 +57,7 @@ pub use auth::{
 pub use binary::Version;
 pub use cluster::{Cluster, IntoConfig};
 pub use error::{Error, ErrorKind, Result};
+pub use install::{Installed, Installer, Source, VersionSpec};
 pub use options::{ClusterListener, ClusterOptions, Keep, ServerOptions};
 pub use server::{Ports, Server};
 

@@ -79,8 +79,12 @@ pub struct ClusterListener {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerOptions {
-    /// The `nats-server` binary; else `$NATS_SERVER_BIN`, else `nats-server` on `PATH`.
+    /// The `nats-server` binary. The binary run is, in order: `binary` if set, else the release `version`
+    /// names, else `$NATS_SERVER_BIN`, else `nats-server` on `PATH`.
     pub binary: Option<PathBuf>,
+    /// A nats-server release to run (`"2.14"`, `"2.14.6"`, `"latest"`), installed into the per-user cache when
+    /// missing (see [`crate::Installer`]). Ignored when `binary` is set.
+    pub version: Option<String>,
     /// A configuration file (relative paths are resolved against the current directory).
     pub config_file: Option<PathBuf>,
     /// Configuration text, applied after `config_file` (so it overrides it).
@@ -140,6 +144,7 @@ impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
             binary: None,
+            version: None,
             config_file: None,
             config: None,
             jetstream: false,
@@ -190,6 +195,8 @@ impl ServerOptions {
     setters! {
         /// Sets the binary path.
         binary: impl Into<PathBuf> => |v: _| Some(Into::<PathBuf>::into(v));
+        /// Sets the release to run (`"2.14"`, `"2.14.6"`, `"latest"`), installed when missing.
+        version: impl Into<String> => |v: _| Some(Into::<String>::into(v));
         /// Sets a configuration file.
         config_file: impl Into<PathBuf> => |v: _| Some(Into::<PathBuf>::into(v));
         /// Sets inline configuration text.
@@ -292,6 +299,9 @@ impl ServerOptions {
             return invalid("`port` 0 is not a port; leave it unset for a dynamic port".into());
         }
         crate::auth::validate(self)?;
+        if let Some(version) = &self.version {
+            crate::install::VersionSpec::parse(version)?;
+        }
         if let Some(cluster) = &self.cluster {
             if cluster.name.trim().is_empty() {
                 return invalid("`cluster.name` must not be empty".into());
@@ -329,6 +339,12 @@ pub struct ClusterOptions {
     pub node_config_files: Vec<PathBuf>,
     /// One server name per node (empty: `node1`, `node2`, ...; or `NAME-1`, `NAME-2`, ... when `server.name` is set).
     pub node_names: Vec<String>,
+    /// One release per node (`"2.14"`, `"2.15.1"`, ...; an empty string: `server.version`), for mixed-version
+    /// clusters. Empty: every node runs `server`'s binary or version.
+    pub node_versions: Vec<String>,
+    /// One binary per node (an empty path: the node falls back to `node_versions`, then `server`). Wins over
+    /// `node_versions` for that node.
+    pub node_binaries: Vec<PathBuf>,
     /// How long to wait for the cluster to be ready (mesh formed, JetStream leader known), in milliseconds.
     /// Default 30 000.
     pub ready_timeout_ms: u64,
@@ -342,6 +358,8 @@ impl Default for ClusterOptions {
             server: ServerOptions::default(),
             node_config_files: Vec::new(),
             node_names: Vec::new(),
+            node_versions: Vec::new(),
+            node_binaries: Vec::new(),
             ready_timeout_ms: 30_000,
         }
     }
@@ -364,6 +382,10 @@ impl ClusterOptions {
         node_config_files: Vec<PathBuf> => |v| v;
         /// Sets one name per node.
         node_names: Vec<String> => |v| v;
+        /// Sets one release per node (mixed-version clusters).
+        node_versions: Vec<String> => |v| v;
+        /// Sets one binary per node (mixed-version clusters).
+        node_binaries: Vec<PathBuf> => |v| v;
         /// Sets the readiness timeout in milliseconds.
         ready_timeout_ms: u64 => |v| v;
     }
@@ -411,6 +433,20 @@ impl ClusterOptions {
                 self.node_names.len(),
                 self.nodes
             ));
+        }
+        for (field, len) in [
+            ("node_versions", self.node_versions.len()),
+            ("node_binaries", self.node_binaries.len()),
+        ] {
+            if len != 0 && len != self.nodes {
+                return invalid(format!(
+                    "`{field}` has {len} entries for {} nodes; give one per node or none",
+                    self.nodes
+                ));
+            }
+        }
+        for version in self.node_versions.iter().filter(|v| !v.is_empty()) {
+            crate::install::VersionSpec::parse(version)?;
         }
         if self.server.port.is_some() || self.server.cluster.is_some() {
             return invalid(

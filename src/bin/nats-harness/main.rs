@@ -19,9 +19,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, Parser};
-use nats_server::{Cluster, Error, ErrorKind, Server};
+use nats_server::{Cluster, Error, ErrorKind, Installer, Server};
 
-use args::{Cli, Cmd, ExecArgs, RunArgs, StartArgs};
+use args::{Cli, Cmd, ExecArgs, InstallArgs, RunArgs, StartArgs, VersionsArgs};
 use plan::{Plan, PlanError};
 use report::{Report, Running};
 use signals::{Event, Signals};
@@ -41,6 +41,8 @@ fn main() -> ExitCode {
     let (name, result) = match cli.command {
         Cmd::Run(args) => ("run", run(args)),
         Cmd::Exec(args) => ("exec", exec(args)),
+        Cmd::Install(args) => ("install", install(args)),
+        Cmd::Versions(args) => ("versions", versions(args)),
     };
     // Everything started has been stopped and dropped by now.
     match result {
@@ -62,6 +64,54 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `install`: resolves and installs each release in turn; prints `VERSION BINARY` lines (or JSON).
+fn install(args: InstallArgs) -> Result<u8, Failure> {
+    let installer = Installer::from_env()?;
+    let mut done = Vec::new();
+    for spec in &args.versions {
+        done.push(installer.resolve(spec)?);
+    }
+    let mut out = io::stdout().lock();
+    if args.json {
+        let _ = writeln!(out, "{}", serde_json::to_string(&done).unwrap_or_default());
+    } else {
+        for installed in &done {
+            let _ = writeln!(out, "{} {}", installed.version, installed.binary.display());
+        }
+    }
+    Ok(0)
+}
+
+/// `versions`: the cache's releases, and (unless `--installed`) the releases the sources offer.
+fn versions(args: VersionsArgs) -> Result<u8, Failure> {
+    let installer = Installer::from_env()?;
+    let installed = installer.installed();
+    let available = if args.installed {
+        Vec::new()
+    } else {
+        installer.available()?
+    };
+    let mut out = io::stdout().lock();
+    if args.json {
+        let doc = serde_json::json!({
+            "cache": installer.cache_dir(),
+            "installed": installed,
+            "available": available.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        });
+        let _ = writeln!(out, "{doc}");
+        return Ok(0);
+    }
+    let _ = writeln!(out, "installed in {}:", installer.cache_dir().display());
+    for i in &installed {
+        let _ = writeln!(out, "  {} {}", i.version, i.binary.display());
+    }
+    if !args.installed {
+        let list: Vec<String> = available.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "available: {}", list.join(" "));
+    }
+    Ok(0)
 }
 
 /// Why a command failed.

@@ -150,12 +150,19 @@ impl std::fmt::Display for VersionSpec {
 }
 
 /// An installed release: its version and binary.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Installed {
     /// The release.
     pub version: Version,
     /// The `nats-server` binary in the cache.
     pub binary: PathBuf,
+}
+
+impl Installed {
+    /// `{"version": "2.14.6", "binary": "/.../nats-server"}`.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({"version": self.version.to_string(), "binary": self.binary})
+    }
 }
 
 /// Installs releases into one cache from sources in order. Cheap to build; holds no resources.
@@ -220,6 +227,21 @@ impl Installer {
             .collect();
         found.sort_by_key(|i| i.version);
         found
+    }
+
+    /// The cache's releases and (with `available`) the ones the sources offer, as the CLI's and the C ABI's JSON
+    /// document: `{"cache": "...", "installed": [{"version", "binary"}], "available": ["2.14.6", ...]}`.
+    pub fn versions(&self, available: bool) -> Result<Value> {
+        let offered: Vec<String> = if available {
+            self.available()?.iter().map(ToString::to_string).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(serde_json::json!({
+            "cache": self.cache,
+            "installed": self.installed().iter().map(Installed::to_json).collect::<Vec<_>>(),
+            "available": offered,
+        }))
     }
 
     /// The releases the first answering source offers for this machine, oldest first. Only PyPI lists releases.
@@ -399,6 +421,44 @@ pub fn default_cache_dir() -> Result<PathBuf> {
 /// Resolves a version request with the environment's installer (see [`Installer::resolve`]).
 pub fn resolve(spec: &str) -> Result<Installed> {
     Installer::from_env()?.resolve(spec)
+}
+
+/// Whether the server the tests run by default (`$NATS_SERVER_BIN`, else `PATH`) is at least `min` (`"2.11"`,
+/// `"2.11.3"`). When it is not (or none is found), says so on stderr (`SKIPPED: ...`) and returns false, for a
+/// test to return early:
+///
+/// ```no_run
+/// if !nats_server::requires("2.11") {
+///     return;
+/// }
+/// ```
+pub fn requires(min: &str) -> bool {
+    let found = binary::resolve(None).and_then(|b| binary::version(&b));
+    requires_version(found.as_ref().ok(), min)
+}
+
+/// Whether `version` (a server's, see [`crate::Server::version`]) is at least `min`; says so on stderr when not.
+pub fn requires_version(version: Option<&Version>, min: &str) -> bool {
+    let Some(wanted) = Version::parse(min) else {
+        panic!(
+            "{}",
+            Error::new(
+                ErrorKind::InvalidOptions,
+                format!("requires({min:?}): not a version; use e.g. \"2.11\"")
+            )
+        );
+    };
+    match version {
+        Some(v) if *v >= wanted => true,
+        Some(v) => {
+            eprintln!("SKIPPED: needs nats-server >= {min}; this is {v}");
+            false
+        }
+        None => {
+            eprintln!("SKIPPED: needs nats-server >= {min}; no nats-server found");
+            false
+        }
+    }
 }
 
 /// An exclusive `flock` held until dropped (the lock file itself stays: removing it would race).

@@ -57,7 +57,7 @@ pub use auth::{
 pub use binary::Version;
 pub use cluster::{Cluster, IntoConfig};
 pub use error::{Error, ErrorKind, Result};
-pub use install::{Installed, Installer, Source, VersionSpec};
+pub use install::{requires, requires_version, Installed, Installer, Source, VersionSpec};
 pub use options::{ClusterListener, ClusterOptions, Keep, ServerOptions};
 pub use server::{Ports, Server};
 

@@ -44,6 +44,7 @@ C_TYPES = {
     "const nats_cluster_t *": ctypes.c_void_p,
     "nats_server_t **": ctypes.POINTER(ctypes.c_void_p),
     "nats_cluster_t **": ctypes.POINTER(ctypes.c_void_p),
+    "bool": ctypes.c_bool,
     "bool *": ctypes.POINTER(ctypes.c_bool),
     "uint16_t *": ctypes.POINTER(ctypes.c_uint16),
     "uint32_t *": ctypes.POINTER(ctypes.c_uint32),

@@ -19,7 +19,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, Parser};
-use nats_server::{Cluster, Error, ErrorKind, Installer, Server};
+use nats_server::{Cluster, Error, ErrorKind, Installed, Installer, Server};
+use serde_json::Value;
 
 use args::{Cli, Cmd, ExecArgs, InstallArgs, RunArgs, StartArgs, VersionsArgs};
 use plan::{Plan, PlanError};
@@ -75,7 +76,11 @@ fn install(args: InstallArgs) -> Result<u8, Failure> {
     }
     let mut out = io::stdout().lock();
     if args.json {
-        let _ = writeln!(out, "{}", serde_json::to_string(&done).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "{}",
+            Value::Array(done.iter().map(Installed::to_json).collect())
+        );
     } else {
         for installed in &done {
             let _ = writeln!(out, "{} {}", installed.version, installed.binary.display());
@@ -87,28 +92,23 @@ fn install(args: InstallArgs) -> Result<u8, Failure> {
 /// `versions`: the cache's releases, and (unless `--installed`) the releases the sources offer.
 fn versions(args: VersionsArgs) -> Result<u8, Failure> {
     let installer = Installer::from_env()?;
-    let installed = installer.installed();
-    let available = if args.installed {
-        Vec::new()
-    } else {
-        installer.available()?
-    };
+    let doc = installer.versions(!args.installed)?;
     let mut out = io::stdout().lock();
     if args.json {
-        let doc = serde_json::json!({
-            "cache": installer.cache_dir(),
-            "installed": installed,
-            "available": available.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        });
         let _ = writeln!(out, "{doc}");
         return Ok(0);
     }
     let _ = writeln!(out, "installed in {}:", installer.cache_dir().display());
-    for i in &installed {
+    for i in installer.installed() {
         let _ = writeln!(out, "  {} {}", i.version, i.binary.display());
     }
     if !args.installed {
-        let list: Vec<String> = available.iter().map(ToString::to_string).collect();
+        let list: Vec<&str> = doc["available"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
         let _ = writeln!(out, "available: {}", list.join(" "));
     }
     Ok(0)

@@ -32,6 +32,7 @@ from ._errors import (
     ClosedError,
     ConfigError,
     HarnessIOError,
+    InstallError,
     InternalError,
     InvalidArgument,
     InvalidHandle,
@@ -48,7 +49,7 @@ from ._errors import (
     TimeoutError,  # noqa: A004 - the C ABI's name; it also is a builtins.TimeoutError
     Unavailable,
 )
-from ._ffi import ABI_VERSION, LIB_ENV, abi_version, library_path, library_version
+from ._ffi import ABI_VERSION, LIB_ENV, abi_version, install, library_path, library_version, versions
 from ._harness import Cluster, Ports, Server
 from ._options import ClusterKeywords, ClusterListener, ClusterOptions, Keep, ServerOptions
 
@@ -74,6 +75,7 @@ __all__ = [
     "Export",
     "HarnessIOError",
     "Import",
+    "InstallError",
     "InternalError",
     "InvalidArgument",
     "InvalidHandle",
@@ -98,9 +100,11 @@ __all__ = [
     "Unavailable",
     "User",
     "abi_version",
+    "install",
     "library_path",
     "library_version",
     "load_library",
+    "versions",
 ]
 
 

@@ -225,6 +225,25 @@ static void operator_creds() {
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "\"nobody\"", s.seed_file("nobody"));
 }
 
+// Releases: an install error throws with the version and the source's answer; versions_json lists the cache.
+static void install_errors() {
+    char dir[] = "/tmp/nats-server-cpp-cache-XXXXXX";
+    CHECK(mkdtemp(dir) != nullptr);
+    setenv("NATS_SERVER_CACHE", dir, 1);
+    setenv("NATS_SERVER_SOURCES", "github", 1);
+    setenv("NATS_SERVER_RELEASES_URL", "http://127.0.0.1:9", 1);
+    EXPECT_ERROR(NATS_SERVER_INSTALL, "could not install nats-server 2.98.7; tried github (http://127.0.0.1:9)",
+                 nats_server::install("2.98.7"));
+    CHECK(nats_server::versions_json(true).find("\"installed\":[]") != std::string::npos);
+    nats_server::server s("{}");
+    EXPECT_ERROR(NATS_SERVER_INSTALL, "2.98.7", s.upgrade("2.98.7"));
+    CHECK(s.is_running());  // a failed install leaves the server as it was
+    unsetenv("NATS_SERVER_CACHE");
+    unsetenv("NATS_SERVER_SOURCES");
+    unsetenv("NATS_SERVER_RELEASES_URL");
+    rmdir(dir);
+}
+
 int main() {
     run("raii_server", raii_server);
     run("errors_throw", errors_throw);
@@ -233,6 +252,7 @@ int main() {
     run("cluster_mark_failed_and_jetstream", cluster_mark_failed_and_jetstream);
     run("operator_creds", operator_creds);
     run("raii_cluster", raii_cluster);
+    run("install_errors", install_errors);
     nats_CloseAndWait(0);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -67,3 +67,16 @@ def test_the_marker_skips_below_the_version() -> None:
 @pytest.mark.requires_nats_server("2.0")
 def test_the_marker_runs_at_or_above_the_version(nats_server: h.Server) -> None:
     assert nats_server.version
+
+
+def test_the_versions_parameter_runs_each_release(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_release(nats_server_factory, nats_server_version):
+            server = nats_server_factory(version=nats_server_version)
+            assert server.version.startswith(nats_server_version + ".")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--nats-server-versions", "2.14,2.15", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_release?2.14?*PASSED*", "*test_release?2.15?*PASSED*"])

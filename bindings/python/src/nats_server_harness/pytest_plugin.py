@@ -10,6 +10,10 @@ Fixtures:
   request them from a fixture of any scope (close early with ``.close()`` for module or class scope).
 - ``nats_server_settings``: the resolved settings (binary, keep policy, log lines).
 
+Versions: a test that takes the ``nats_server_version`` argument runs once per release of ``--nats-server-versions
+2.14,2.15`` (ini ``nats_server_versions``, else ``$NATS_SERVER_VERSIONS``; none: once, with ``None``, the default
+binary); pass it on as ``version=nats_server_version``.
+
 Marker: ``@pytest.mark.requires_nats_server("2.11")`` skips the test (saying why) when the nats-server the plugin
 runs by default is older than that release. A test that wants a given release asks for it with the ``version``
 option (``nats_server_factory(version="2.14")``), installed into the per-user cache when missing.
@@ -253,7 +257,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help=f"server log lines attached to a failing test's report (default {DEFAULT_LOG_LINES})",
     )
+    group.addoption(
+        "--nats-server-versions",
+        dest="nats_server_versions",
+        default=None,
+        metavar="LIST",
+        help="comma-separated releases (2.14,2.15) a test taking `nats_server_version` runs against",
+    )
     parser.addini("nats_server_bin", "the nats-server binary (relative to the ini file)", default="")
+    parser.addini("nats_server_versions", "releases a test taking `nats_server_version` runs against", default="")
     parser.addini("nats_server_keep", "keep servers' directories: never, on-failure, always", default="")
     parser.addini("nats_server_log_lines", "server log lines attached to a failing test's report", default="")
 
@@ -287,6 +299,20 @@ def default_server_version(settings: Settings) -> tuple[int, ...] | None:
     ``$NATS_SERVER_BIN``, else ``PATH``), or ``None`` when there is none."""
     binary = settings.binary or os.environ.get("NATS_SERVER_BIN") or shutil.which("nats-server")
     return _binary_version(binary) if binary else None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "nats_server_version" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    listed = (
+        config.getoption("nats_server_versions")
+        or config.getini("nats_server_versions")
+        or os.environ.get("NATS_SERVER_VERSIONS", "")
+    )
+    versions: list[str | None] = [v.strip() for v in str(listed).split(",") if v.strip()] or [None]
+    ids = [v or "default" for v in versions]
+    metafunc.parametrize("nats_server_version", versions, ids=ids)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -30,11 +30,9 @@ mod server;
 
 mod cluster;
 
-<<<<<<< HEAD
 mod auth;
-=======
+
 mod install;
->>>>>>> 5eb1671 (Releases through the C ABI (nats_server_install, nats_server_versions, nats_server_upgrade, nats_cluster_upgrade_node, nats_cluster_rolling_upgrade; status NATS_SERVER_INSTALL = 12), the C++ wrapper and Python (install, versions, Server.upgrade, Cluster.upgrade_node/rolling_upgrade, InstallError, the version/node_versions/node_binaries options, the requires_nats_server marker); Rust requires()/requires_version(); README names table)
 
 mod boundary;
 

@@ -219,13 +219,24 @@ pub unsafe extern "C" fn nats_server_run(
     out: *mut *mut nats_server_t,
     error: *mut *mut c_char,
 ) -> nats_server_status {
+    start_with(options_json, out, error, Server::run)
+}
+
+/// The body of `nats_server_run` and `nats_server_spawn`: parse the options, start the server with `start`, and
+/// hand the caller a new owned handle in `*out`.
+unsafe fn start_with(
+    options_json: *const c_char,
+    out: *mut *mut nats_server_t,
+    error: *mut *mut c_char,
+    start: fn(&ServerOptions) -> crate::Result<Server>,
+) -> nats_server_status {
     guard(error, || {
         let out = out_arg(out, "out")?;
         let opts = match opt_str_arg(options_json, "options_json")? {
             Some(json) => ServerOptions::from_json(json)?,
             None => ServerOptions::new(),
         };
-        let server = Server::run(&opts)?;
+        let server = start(&opts)?;
         *out = Box::into_raw(Box::new(nats_server_t::owned(server)));
         Ok(())
     })
@@ -240,16 +251,7 @@ pub unsafe extern "C" fn nats_server_spawn(
     out: *mut *mut nats_server_t,
     error: *mut *mut c_char,
 ) -> nats_server_status {
-    guard(error, || {
-        let out = out_arg(out, "out")?;
-        let opts = match opt_str_arg(options_json, "options_json")? {
-            Some(json) => ServerOptions::from_json(json)?,
-            None => ServerOptions::new(),
-        };
-        let server = Server::spawn(&opts)?;
-        *out = Box::into_raw(Box::new(nats_server_t::owned(server)));
-        Ok(())
-    })
+    start_with(options_json, out, error, Server::spawn)
 }
 
 /// Waits until a server made by `nats_server_spawn` is ready, with the statuses and messages of

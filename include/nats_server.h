@@ -512,6 +512,17 @@ nats_server_status nats_server_wait_for_leaf_connections(const nats_server_t *se
                                                          char **error);
 
 /**
+ * Waits up to `timeout_ms` until this hub's `/leafz` lists `leaf` (by server name) and, when the leaf runs
+ * JetStream with a `jetstream_domain`, until its JetStream answers through the hub (the leaf connection carries
+ * its interest in `$JS.<domain>.API`). `NATS_SERVER_TIMEOUT` otherwise, naming what is missing. Both handles may
+ * be nodes of the same cluster.
+ */
+nats_server_status nats_server_wait_for_leaf(const nats_server_t *hub,
+                                             const nats_server_t *leaf,
+                                             uint64_t timeout_ms,
+                                             char **error);
+
+/**
  * The server's private directory (generated config, log, captured output, default store). Free `*out` with
  * `nats_server_string_free`.
  */

@@ -255,6 +255,11 @@ public:
     void wait_for_leaf_connections(std::size_t count, std::chrono::milliseconds timeout) {
         detail::call([&](char **e) { return nats_server_wait_for_leaf_connections(h_, count, to_ms(timeout), e); });
     }
+    /// Waits until this hub lists `leaf` and, with a JetStream domain on the leaf, its JetStream answers through
+    /// the hub.
+    void wait_for_leaf(const server_ref &leaf, std::chrono::milliseconds timeout) {
+        detail::call([&](char **e) { return nats_server_wait_for_leaf(h_, leaf.handle(), to_ms(timeout), e); });
+    }
     std::string dir() const { return text(nats_server_dir); }
     std::string store_dir() const { return text(nats_server_store_dir); }
     std::string log_path() const { return text(nats_server_log_path); }

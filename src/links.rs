@@ -219,38 +219,126 @@ pub(crate) fn wait_leaf_connections(
     }
 }
 
-/// Waits until `hub`'s `/leafz` lists a leaf connection from the server named `leaf`.
-pub(crate) fn wait_hub_lists(hub: &Server, leaf: &str, deadline: Instant) -> Result<()> {
+/// What a hub knows a leaf by: its server name and, when it runs JetStream in a domain, that domain.
+pub(crate) fn leaf_identity(leaf: &Server) -> (String, Option<String>) {
+    let name = leaf.info()["server_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let opts = leaf.options();
+    let domain = opts.jetstream_domain.clone().filter(|_| opts.jetstream);
+    (name, domain)
+}
+
+/// Waits until `hub`'s `/leafz` lists a leaf connection from the server named `leaf` and, when `domain` is given
+/// (the leaf runs JetStream in that domain), until that connection carries the leaf's interest in
+/// `$JS.<domain>.API.INFO`: the hub routes the domain's API requests to the leaf, so the leaf's JetStream answers
+/// through the hub.
+pub(crate) fn wait_hub_lists(
+    hub: &Server,
+    leaf: &str,
+    domain: Option<&str>,
+    deadline: Instant,
+) -> Result<()> {
+    let api = domain.map(|d| format!("$JS.{d}.API.INFO"));
+    let endpoint = if api.is_some() {
+        "leafz?subs=1"
+    } else {
+        "leafz"
+    };
     let mut backoff = Backoff::new(Duration::from_millis(10));
     loop {
-        let listed = hub.monitor("leafz").map(|leafz| {
-            let names: Vec<String> = leafz["leafs"]
-                .as_array()
-                .map(|leafs| {
-                    leafs
-                        .iter()
-                        .map(|l| l["name"].as_str().unwrap_or_default().to_string())
-                        .collect()
-                })
-                .unwrap_or_default();
-            names
-        });
-        // Servers before 2.10 do not name their leaves in /leafz: any unnamed connection counts there.
-        if matches!(&listed, Ok(names) if names.iter().any(|n| n == leaf || n.is_empty())) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            let why = match listed {
-                Ok(names) => format!(" (it lists {names:?})"),
-                Err(e) => format!(": {e}"),
-            };
-            return Err(Error::new(
+        let seen = hub
+            .monitor(endpoint)
+            .map(|leafz| hub_view(&leafz, leaf, api.as_deref()));
+        match &seen {
+            Ok(HubView::Ready) => return Ok(()),
+            _ if Instant::now() < deadline => backoff.sleep(deadline),
+            Ok(HubView::Listed) => {
+                let domain = domain.unwrap_or_default();
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the hub lists the leaf {leaf:?}, but the leaf's JetStream domain {domain:?} does not \
+                         answer through it in time (the leaf connection carries no interest in \
+                         `$JS.{domain}.API.INFO`)"
+                    ),
+                ));
+            }
+            Ok(HubView::Missing(names)) => return Err(Error::new(
                 ErrorKind::Timeout,
-                format!("the hub's /leafz does not list the leaf {leaf:?} in time{why}"),
-            ));
+                format!(
+                    "the hub's /leafz does not list the leaf {leaf:?} in time (it lists {names:?})"
+                ),
+            )),
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("the hub's /leafz does not list the leaf {leaf:?} in time: {e}"),
+                ))
+            }
         }
-        backoff.sleep(deadline);
     }
+}
+
+/// What a hub's `/leafz` shows of one leaf.
+#[derive(Debug, PartialEq)]
+enum HubView {
+    /// Not listed; the names it does list.
+    Missing(Vec<String>),
+    /// Listed, without the JetStream API interest asked for.
+    Listed,
+    /// Listed (with the JetStream API interest, when asked for).
+    Ready,
+}
+
+fn hub_view(leafz: &serde_json::Value, leaf: &str, api: Option<&str>) -> HubView {
+    let leafs = leafz["leafs"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let name_of = |l: &serde_json::Value| l["name"].as_str().unwrap_or_default().to_string();
+    // Servers before 2.10 do not name their leaves in /leafz: any unnamed connection counts there.
+    let listed: Vec<&serde_json::Value> = leafs
+        .iter()
+        .filter(|l| {
+            let name = name_of(l);
+            name == leaf || name.is_empty()
+        })
+        .collect();
+    if listed.is_empty() {
+        return HubView::Missing(leafs.iter().map(name_of).collect());
+    }
+    let Some(api) = api else {
+        return HubView::Ready;
+    };
+    let carries = |l: &&serde_json::Value| {
+        l["subscriptions_list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str())
+            .any(|s| subject_covers(s, api))
+    };
+    if listed.iter().any(carries) {
+        HubView::Ready
+    } else {
+        HubView::Listed
+    }
+}
+
+/// Whether the subscription subject `filter` (with `*` and `>` wildcards) matches the literal `subject`.
+fn subject_covers(filter: &str, subject: &str) -> bool {
+    let mut tokens = subject.split('.');
+    for want in filter.split('.') {
+        match (want, tokens.next()) {
+            (">", Some(_)) => return true,
+            ("*", Some(_)) => {}
+            (want, Some(token)) if want == token => {}
+            _ => return false,
+        }
+    }
+    tokens.next().is_none()
 }
 
 fn port_value(port: Option<u16>) -> String {
@@ -295,5 +383,47 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("domain: \"leaf\""), "{text}");
+    }
+
+    /// Without the JetStream half of leaf readiness, a leaf listed by the hub before its `$JS.<domain>.API`
+    /// interest arrived would count as ready, and a hub client's first domain request could find no responder.
+    #[test]
+    fn a_hub_sees_a_leafs_jetstream_domain_by_its_api_interest() {
+        let leafz = serde_json::json!({"leafs": [
+            {"name": "other", "subscriptions_list": ["$JS.d.API.INFO"]},
+            {"name": "leaf", "subscriptions_list": ["$JS.e.API.INFO", "$JS.d.API.STREAM.>"]},
+            {"name": "sys", "subscriptions_list": ["$JS.f.API.>"]},
+        ]});
+        assert_eq!(hub_view(&leafz, "leaf", None), HubView::Ready);
+        assert_eq!(
+            hub_view(&leafz, "leaf", Some("$JS.d.API.INFO")),
+            HubView::Listed
+        );
+        assert_eq!(
+            hub_view(&leafz, "leaf", Some("$JS.e.API.INFO")),
+            HubView::Ready
+        );
+        assert_eq!(
+            hub_view(&leafz, "sys", Some("$JS.f.API.INFO")),
+            HubView::Ready
+        );
+        assert_eq!(
+            hub_view(&leafz, "sys", Some("$JS.g.API.INFO")),
+            HubView::Listed
+        );
+        assert_eq!(
+            hub_view(&leafz, "gone", None),
+            HubView::Missing(vec!["other".into(), "leaf".into(), "sys".into()])
+        );
+    }
+
+    #[test]
+    fn subjects_match_nats_wildcards() {
+        assert!(subject_covers("$JS.d.API.INFO", "$JS.d.API.INFO"));
+        assert!(subject_covers("$JS.d.API.>", "$JS.d.API.INFO"));
+        assert!(subject_covers("$JS.*.API.INFO", "$JS.d.API.INFO"));
+        assert!(!subject_covers("$JS.d.API.>", "$JS.d.API"));
+        assert!(!subject_covers("$JS.d.API", "$JS.d.API.INFO"));
+        assert!(!subject_covers("$JS.e.API.>", "$JS.d.API.INFO"));
     }
 }

@@ -437,7 +437,8 @@ impl Server {
     }
 
     /// Starts a leaf of `hub` (which has `leafnodes` on) with `opts` plus a remote to the hub, and returns once
-    /// the hub's `/leafz` lists it. For a leaf of a cluster of hubs, set `leaf_remotes` with every hub node's
+    /// the hub's `/leafz` lists it (with a `jetstream_domain`: once its JetStream answers through the hub, see
+    /// [`Server::wait_for_leaf`]). For a leaf of a cluster of hubs, set `leaf_remotes` with every hub node's
     /// [`Server::leafnode_url`] and call [`Server::run`].
     pub fn run_leaf_of(hub: &Server, opts: &ServerOptions) -> Result<Server> {
         let url = hub.leafnode_url().ok_or_else(|| {
@@ -458,13 +459,12 @@ impl Server {
         Ok(leaf)
     }
 
-    /// Waits until this hub's `/leafz` lists `leaf` (by server name): after a start, or after either restarted.
+    /// Waits until this hub's `/leafz` lists `leaf` (by server name) and, when the leaf runs JetStream with a
+    /// `jetstream_domain`, until its JetStream answers through the hub (the leaf connection carries its interest in
+    /// `$JS.<domain>.API`): after a start, or after either restarted.
     pub fn wait_for_leaf(&self, leaf: &Server, timeout: Duration) -> Result<()> {
-        let name = leaf.info()["server_name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        links::wait_hub_lists(self, &name, Instant::now() + timeout)
+        let (name, domain) = links::leaf_identity(leaf);
+        links::wait_hub_lists(self, &name, domain.as_deref(), Instant::now() + timeout)
     }
 
     /// The server's private directory (config, log, output, ports file, default store).

@@ -496,6 +496,35 @@ func (s *Server) WaitForLeafConnections(count int, timeout time.Duration) error 
 	})
 }
 
+// WaitForLeaf waits up to timeout until this hub lists leaf and, when the leaf runs JetStream with a
+// JetStreamDomain, until its JetStream answers through the hub (after a start, or after either restarted).
+// ErrTimeout otherwise, naming what is missing.
+func (s *Server) WaitForLeaf(leaf *Server, timeout time.Duration) error {
+	if leaf == nil {
+		return &Error{Status: StatusInvalidArgument, Message: "natsserver: invalid argument: WaitForLeaf: the leaf is nil"}
+	}
+	wait := func(h, l *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_wait_for_leaf(h, l, millis(timeout), e)
+	}
+	if leaf.g == s.g {
+		// Nodes of one cluster share one lock: take it once.
+		return s.call("WaitForLeaf", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+			return wait(h, leaf.h, e)
+		})
+	}
+	var waitErr error
+	err := leaf.call("WaitForLeaf", func(l *C.nats_server_t, _ **C.char) C.nats_server_status {
+		waitErr = s.call("WaitForLeaf", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+			return wait(h, l, e)
+		})
+		return C.NATS_SERVER_OK
+	})
+	if err != nil {
+		return err
+	}
+	return waitErr
+}
+
 // LogTail is the last lines of the server's log, then anything it printed to stdout and stderr.
 func (s *Server) LogTail(lines int) (string, error) {
 	if lines < 0 {

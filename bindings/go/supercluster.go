@@ -286,13 +286,10 @@ func (sc *Supercluster) String() string {
 }
 
 // RunLeafOf starts a leaf of hub (started with Options.LeafNodes) with opts plus a remote to the hub's leaf node
-// URL, and returns once the hub lists one more leaf connection. Close the leaf when done.
+// URL, and returns once the hub lists the leaf (with a JetStreamDomain: once the leaf's JetStream answers
+// through the hub, see Server.WaitForLeaf). Close the leaf when done.
 func RunLeafOf(hub *Server, opts Options) (*Server, error) {
 	url, err := hub.LeafNodeURL()
-	if err != nil {
-		return nil, err
-	}
-	before, err := hub.LeafConnections()
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +302,7 @@ func RunLeafOf(hub *Server, opts Options) (*Server, error) {
 	if opts.StartupTimeoutMS > 0 {
 		timeout = time.Duration(opts.StartupTimeoutMS) * time.Millisecond
 	}
-	if err := hub.WaitForLeafConnections(before+1, timeout); err != nil {
+	if err := hub.WaitForLeaf(leaf, timeout); err != nil {
 		leaf.Close()
 		return nil, err
 	}

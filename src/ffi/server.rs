@@ -768,6 +768,25 @@ pub unsafe extern "C" fn nats_server_wait_for_leaf_connections(
     })
 }
 
+/// Waits up to `timeout_ms` until this hub's `/leafz` lists `leaf` (by server name) and, when the leaf runs
+/// JetStream with a `jetstream_domain`, until its JetStream answers through the hub (the leaf connection carries
+/// its interest in `$JS.<domain>.API`). `NATS_SERVER_TIMEOUT` otherwise, naming what is missing. Both handles may
+/// be nodes of the same cluster.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_wait_for_leaf(
+    hub: *const nats_server_t,
+    leaf: *const nats_server_t,
+    timeout_ms: u64,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        // The leaf's facts first, its lock released: hub and leaf may share one cluster's lock.
+        let (name, domain) = handle(leaf)?.with(|l| Ok(crate::links::leaf_identity(l)))?;
+        let deadline = std::time::Instant::now() + millis(timeout_ms);
+        handle(hub)?.with(|h| crate::links::wait_hub_lists(h, &name, domain.as_deref(), deadline))
+    })
+}
+
 /// The server's private directory (generated config, log, captured output, default store). Free `*out` with
 /// `nats_server_string_free`.
 #[no_mangle]

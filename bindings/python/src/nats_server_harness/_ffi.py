@@ -99,6 +99,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_mqtt_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_leaf_connections": (c_int, [_HANDLE, POINTER(c_size_t), _ERR]),
     "nats_server_wait_for_leaf_connections": (c_int, [_HANDLE, c_size_t, c_uint64, _ERR]),
+    "nats_server_wait_for_leaf": (c_int, [_HANDLE, _HANDLE, c_uint64, _ERR]),
     "nats_server_dir": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_store_dir": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
     "nats_server_log_path": (c_int, [_HANDLE, _CHAR_PP, _ERR]),

@@ -514,6 +514,12 @@ class Server:
         e.g. after a restart); :class:`TimeoutError` otherwise."""
         self._call("nats_server_wait_for_leaf_connections", count, _millis(timeout))
 
+    def wait_for_leaf(self, leaf: Server, timeout: float = 10.0) -> None:
+        """Waits until this hub lists ``leaf`` and, when the leaf runs JetStream with a ``jetstream_domain``, until
+        its JetStream answers through the hub; :class:`TimeoutError` otherwise (after a start, or after either
+        restarted)."""
+        self._with(lambda h: leaf._with(lambda lh: _ffi.call("nats_server_wait_for_leaf", h, lh, _millis(timeout))))
+
     @property
     def cluster(self) -> Cluster | None:
         """The cluster this server is a node of, or ``None`` (also for a supercluster's node)."""

@@ -255,7 +255,7 @@ class LeafPair:
         hub_server = factory(**{**(hub or {}), "leafnodes": True})
         remotes = [*list((leaf or {}).get("leaf_remotes", [])), {"urls": [hub_server.leafnode_url]}]
         leaf_server = factory(**{**(leaf or {}), "leaf_remotes": remotes})
-        hub_server.wait_for_leaf_connections(1)
+        hub_server.wait_for_leaf(leaf_server)
         return cls(hub_server, leaf_server)
 
 

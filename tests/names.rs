@@ -10,7 +10,8 @@ fn read(path: &str) -> String {
         .unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
-/// Every function the header declares (`nats_server_*` / `nats_cluster_*` followed by `(` at a declaration).
+/// Every function the header declares (`nats_server_*` / `nats_cluster_*` / `nats_supercluster_*` followed by `(`
+/// at a declaration).
 fn header_functions() -> BTreeSet<String> {
     let header = read("include/nats_server.h");
     let mut names = BTreeSet::new();
@@ -25,13 +26,20 @@ fn header_functions() -> BTreeSet<String> {
         if let Some(open) = line.find('(') {
             if let Some(name) = line[..open].split_whitespace().last() {
                 let name = name.trim_start_matches('*');
-                if name.starts_with("nats_server_") || name.starts_with("nats_cluster_") {
+                if ["nats_server_", "nats_cluster_", "nats_supercluster_"]
+                    .iter()
+                    .any(|prefix| name.starts_with(prefix))
+                {
                     names.insert(name.to_string());
                 }
             }
         }
     }
     assert!(names.len() >= 60, "the header parser found only {names:?}");
+    assert!(
+        names.contains("nats_supercluster_run"),
+        "the header parser missed the supercluster functions: {names:?}"
+    );
     names
 }
 

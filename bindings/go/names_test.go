@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,10 +28,10 @@ func readHeader(t *testing.T) string {
 	return string(text)
 }
 
-// headerFunctions are the names of every function the header declares.
+// headerFunctions are the names of every function the header declares (servers, clusters and superclusters).
 func headerFunctions(t *testing.T) []string {
 	t.Helper()
-	re := regexp.MustCompile(`(?m)^[A-Za-z_][\w \*]*?\b((?:nats_server|nats_cluster)_\w+)\(`)
+	re := regexp.MustCompile(`(?m)^[A-Za-z_][\w \*]*?\b((?:nats_server|nats_cluster|nats_supercluster)_\w+)\(`)
 	var names []string
 	for _, m := range re.FindAllStringSubmatch(readHeader(t), -1) {
 		if strings.HasPrefix(m[0], "static inline ") {
@@ -39,6 +40,9 @@ func headerFunctions(t *testing.T) []string {
 		names = append(names, m[1])
 	}
 	sort.Strings(names)
+	if !slices.Contains(names, "nats_supercluster_run") {
+		t.Fatalf("the header pattern missed the supercluster functions: %v", names)
+	}
 	return names
 }
 
@@ -91,8 +95,10 @@ func TestEveryHeaderFunctionIsCalled(t *testing.T) {
 		}
 	}
 	for name := range used {
-		if (strings.HasPrefix(name, "nats_server_") || strings.HasPrefix(name, "nats_cluster_")) &&
+		if (strings.HasPrefix(name, "nats_server_") || strings.HasPrefix(name, "nats_cluster_") ||
+			strings.HasPrefix(name, "nats_supercluster_")) &&
 			!strings.HasPrefix(name, "nats_server_t") && !strings.HasPrefix(name, "nats_cluster_t") &&
+			!strings.HasPrefix(name, "nats_supercluster_t") &&
 			!strings.HasPrefix(name, "nats_server_status") && sort.SearchStrings(functions, name) == len(functions) {
 			t.Errorf("Go calls C.%s, which the header does not declare", name)
 		}

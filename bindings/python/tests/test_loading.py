@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import nats_server_harness as h
-from nats_server_harness import _ffi
+from nats_server_harness import _ffi, pytest_plugin
 
 HEADER = Path(__file__).resolve().parents[3] / "include" / "nats_server.h"
 
@@ -135,11 +135,14 @@ def names_table() -> list[list[str]]:
 
 
 def test_the_readme_python_column_names_the_api() -> None:
-    owners: dict[str, object] = {"Server": h.Server, "Cluster": h.Cluster, "h": h}
+    owners: dict[str, object] = {"Server": h.Server, "Cluster": h.Cluster, "Supercluster": h.Supercluster, "h": h}
     rows = names_table()
     assert len(rows) >= 60
+    assert any(row[4].startswith("`Supercluster(") for row in rows), "the table has the supercluster rows"
     for row in rows:
-        for name in re.findall(r"`([^`]+)`", row[4]):
+        for name in re.findall(r"`([^`]+)` \(fixture\)", row[4]):
+            assert hasattr(pytest_plugin, name), f"README row {row[0]!r}: the pytest plugin has no fixture {name}"
+        for name in re.findall(r"`([^`]+)`(?! \(fixture\))", row[4]):
             path = re.sub(r"\(.*\)$", "", name).split(".")
             assert path[0] in owners, f"{row[0]}: {name} names no known class"
             if len(path) > 1:

@@ -1,5 +1,7 @@
-"""Superclusters and leaf nodes with the real nats-py client: a message crosses a gateway, a leaf and its hub
-exchange messages both ways (also after the hub restarts), and bad shapes fail by name."""
+"""Superclusters, leaf nodes and MQTT with the real nats-py client: a message crosses a gateway, a queue group
+spread over two clusters gets each message once, a stream placed in cluster B from cluster A survives a node kill,
+a leaf and its hub exchange messages both ways (also after the hub restarts), a leaf's JetStream domain answers
+through the hub, a raw MQTT client reaches a NATS subscriber, and bad shapes fail by name."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import asyncio
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.js.api import Placement, StreamConfig
 
 from nats_server_harness import (
     ConfigError,
@@ -56,6 +59,102 @@ def test_a_subscriber_in_cluster_a_receives_a_message_published_in_cluster_b(
             await b.close()
 
     assert run(scenario()) == b"hello"
+
+
+def test_a_queue_group_spread_over_two_clusters_gets_each_message_once(
+    nats_supercluster_factory: SuperclusterFactory,
+) -> None:
+    sc = nats_supercluster_factory(clusters=2, nodes=2)
+
+    async def scenario() -> tuple[dict[int, int], int, int]:
+        a = await nats.connect(sc.node(0, 0).client_url)
+        b = await nats.connect(sc.node(1, 1).client_url)
+        try:
+            qa = await a.subscribe("work", queue="workers")
+            qb = await b.subscribe("work", queue="workers")
+            await a.flush()
+            await b.flush()
+            total = 200
+            for i in range(total):
+                await (a if i % 2 == 0 else b).publish("work", str(i).encode())
+            await a.flush()
+            await b.flush()
+            seen: dict[int, int] = {}
+            got = {"a": 0, "b": 0}
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while sum(got.values()) < total:
+                assert loop.time() < deadline, f"only {sum(got.values())} of {total} messages arrived"
+                for side, sub in (("a", qa), ("b", qb)):
+                    try:
+                        msg = await sub.next_msg(timeout=0.05)
+                    except nats.errors.TimeoutError:
+                        continue
+                    seen[int(msg.data)] = seen.get(int(msg.data), 0) + 1
+                    got[side] += 1
+            # Nothing more arrives: no message was delivered twice.
+            for sub in (qa, qb):
+                try:
+                    extra = await sub.next_msg(timeout=0.3)
+                except nats.errors.TimeoutError:
+                    continue
+                raise AssertionError(f"a message was delivered twice: {extra.data!r}")
+            return seen, got["a"], got["b"]
+        finally:
+            await a.close()
+            await b.close()
+
+    seen, from_a, from_b = run(scenario())
+    assert sorted(seen) == list(range(200))
+    assert set(seen.values()) == {1}
+    assert from_a > 0, "cluster A's member got messages"
+    assert from_b > 0, "cluster B's member got messages"
+
+
+def test_a_stream_placed_in_cluster_b_is_created_from_cluster_a_and_survives_a_node_kill(
+    nats_supercluster_factory: SuperclusterFactory,
+) -> None:
+    sc = nats_supercluster_factory(clusters=2, nodes=3, jetstream=True)
+    target = sc.names[1]
+
+    async def create_and_fill() -> str | None:
+        nc = await nats.connect(sc.node(0, 0).client_url)
+        try:
+            js = nc.jetstream()
+            info = await js.add_stream(
+                StreamConfig(name="PLACED", subjects=["placed.>"], num_replicas=3, placement=Placement(cluster=target))
+            )
+            for i in range(5):
+                await js.publish(f"placed.{i}", b"x")
+            return info.cluster.name if info.cluster else None
+        finally:
+            await nc.close()
+
+    assert run(create_and_fill()) == target
+    sc.kill_node(1, 0)
+
+    async def after_the_kill() -> tuple[int, int]:
+        nc = await nats.connect(sc.node(0, 1).client_url)
+        try:
+            js = nc.jetstream()
+            # Two of three replicas remain: the stream takes a message (and answers) once its leader, and the meta
+            # leader if that was the killed node, are elected again.
+            for _ in range(400):
+                try:
+                    ack = await js.publish("placed.after", b"y", timeout=1, headers={"Nats-Msg-Id": "after-kill"})
+                    info = await js.stream_info("PLACED")
+                    break
+                except nats.errors.Error:
+                    await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the stream takes no message after the kill")
+            return ack.seq, info.state.messages
+        finally:
+            await nc.close()
+
+    assert run(after_the_kill()) == (6, 6)
+    sc.start_node(1, 0)
+    assert sc.node(1, 0).is_running()
 
 
 def test_a_restarted_node_is_back_in_the_supercluster(nats_supercluster_factory: SuperclusterFactory) -> None:
@@ -108,6 +207,11 @@ def test_a_leaf_jetstream_domain_is_reached_from_the_hub(nats_server_factory: Se
         finally:
             await nc.close()
 
+    assert '"domain":"leafdom"' in run(scenario()).replace(" ", "")
+    # After the hub restarts, wait_for_leaf returns once the domain answers through the hub again: one request,
+    # no retry.
+    pair.hub.restart()
+    pair.hub.wait_for_leaf(pair.leaf, timeout=20)
     assert '"domain":"leafdom"' in run(scenario()).replace(" ", "")
 
 

@@ -1,5 +1,8 @@
 // The C++ view of the ABI: RAII through include/nats_server.hpp, exceptions for errors, with the NATS C client.
+#include <arpa/inet.h>
 #include <nats/nats.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -7,6 +10,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <cstring>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -247,6 +253,209 @@ static void raii_supercluster_and_leaf() {
     EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "MQTT", hub.mqtt_url());
 }
 
+// The NATS C client's objects, freed on scope exit.
+using connection = std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)>;
+using subscription = std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)>;
+using message = std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)>;
+
+static connection connect_to(const std::string &url) {
+    natsConnection *nc = nullptr;
+    if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK) throw std::runtime_error("cannot connect to " + url);
+    return connection(nc, natsConnection_Destroy);
+}
+
+static subscription subscribe(natsConnection *nc, const char *subject, const char *queue = nullptr) {
+    natsSubscription *sub = nullptr;
+    natsStatus s = queue ? natsConnection_QueueSubscribeSync(&sub, nc, subject, queue)
+                         : natsConnection_SubscribeSync(&sub, nc, subject);
+    if (s != NATS_OK || natsConnection_Flush(nc) != NATS_OK) throw std::runtime_error("cannot subscribe");
+    return subscription(sub, natsSubscription_Destroy);
+}
+
+static message next(natsSubscription *sub, int64_t timeout_ms) {
+    natsMsg *msg = nullptr;
+    natsSubscription_NextMsg(&msg, sub, timeout_ms);
+    return message(msg, natsMsg_Destroy);
+}
+
+// Publishes `subject` on `pub` until `sub` receives it (interest crosses gateways and leaf connections
+// asynchronously): at most 200 tries of 100 ms.
+static bool publish_until_received(natsConnection *pub, natsSubscription *sub, const char *subject) {
+    for (int i = 0; i < 200; i++) {
+        natsConnection_PublishString(pub, subject, "hello");
+        natsConnection_Flush(pub);
+        if (message msg = next(sub, 100)) return std::string(natsMsg_GetData(msg.get())) == "hello";
+    }
+    return false;
+}
+
+// Asks `$JS.<domain>.API.INFO` once, no retry: whether the answer names the domain.
+static bool domain_answers(const std::string &hub_url, const std::string &domain) {
+    connection nc = connect_to(hub_url);
+    natsMsg *reply = nullptr;
+    std::string subject = "$JS." + domain + ".API.INFO";
+    if (natsConnection_RequestString(&reply, nc.get(), subject.c_str(), "", 5000) != NATS_OK) return false;
+    message owned(reply, natsMsg_Destroy);
+    return std::strstr(natsMsg_GetData(reply), ("\"domain\":\"" + domain + "\"").c_str()) != nullptr;
+}
+
+// A JetStream supercluster: a message crosses a gateway, a queue group over both clusters gets each message once,
+// and a stream placed in cluster B from a client of cluster A survives the kill of one of its nodes.
+static void supercluster_message_queue_group_and_placement() {
+    nats_server::supercluster sc(R"({"clusters": 2, "nodes": 3, "server": {"jetstream": true}})");
+    connection a = connect_to(sc.node(0, 1).client_url());
+    connection b = connect_to(sc.node(1, 2).client_url());
+    subscription across = subscribe(a.get(), "across");
+    CHECK(publish_until_received(b.get(), across.get(), "across"));
+
+    subscription qa = subscribe(a.get(), "work", "workers");
+    subscription qb = subscribe(b.get(), "work", "workers");
+    constexpr int total = 200;
+    for (int i = 0; i < total; i++) {
+        natsConnection_PublishString(i % 2 == 0 ? a.get() : b.get(), "work", std::to_string(i).c_str());
+    }
+    natsConnection_Flush(a.get());
+    natsConnection_Flush(b.get());
+    std::vector<int> seen(total, 0);
+    int got = 0, from_a = 0, from_b = 0;
+    for (int round = 0; round < 400 && got < total; round++) {
+        if (message m = next(qa.get(), 50)) { seen.at(std::atoi(natsMsg_GetData(m.get())))++; from_a++; got++; }
+        if (message m = next(qb.get(), 50)) { seen.at(std::atoi(natsMsg_GetData(m.get())))++; from_b++; got++; }
+    }
+    CHECK(got == total);
+    CHECK(!next(qa.get(), 300) && !next(qb.get(), 300)); // nothing delivered twice
+    for (int n : seen) CHECK(n == 1);
+    CHECK(from_a > 0 && from_b > 0);
+
+    jsCtx *js = nullptr;
+    jsStreamInfo *si = nullptr;
+    jsPubAck *ack = nullptr;
+    jsErrCode jerr{};
+    std::string target = sc.cluster_name(1);
+    const char *subjects[] = {"placed.>"};
+    jsStreamConfig cfg;
+    jsPlacement placement;
+    jsStreamConfig_Init(&cfg);
+    jsPlacement_Init(&placement);
+    placement.Cluster = target.c_str();
+    cfg.Name = "PLACED";
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Replicas = 3;
+    cfg.Placement = &placement;
+    CHECK(natsConnection_JetStream(&js, a.get(), nullptr) == NATS_OK);
+    CHECK(js_AddStream(&si, js, &cfg, nullptr, &jerr) == NATS_OK);
+    CHECK(si != nullptr && si->Cluster != nullptr && target == si->Cluster->Name);
+    jsStreamInfo_Destroy(si);
+    si = nullptr;
+    for (int i = 0; i < 5; i++) {
+        CHECK(js_Publish(&ack, js, "placed.before", "x", 1, nullptr, &jerr) == NATS_OK);
+        jsPubAck_Destroy(ack);
+        ack = nullptr;
+    }
+    sc.kill_node(1, 0);
+    // Two of three replicas remain: the stream takes a message once its leader is (re)elected (at most 30 s).
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = "after-kill";
+    po.MaxWait = 1000;
+    for (int i = 0; i < 300 && si == nullptr; i++) {
+        if (ack == nullptr && js_Publish(&ack, js, "placed.after", "y", 1, &po, &jerr) != NATS_OK) ack = nullptr;
+        // The stream answers once its leader, and the meta leader if that was the killed node, are elected.
+        if (ack != nullptr && js_GetStreamInfo(&si, js, "PLACED", nullptr, &jerr) != NATS_OK) si = nullptr;
+        if (si == nullptr) usleep(100 * 1000);
+    }
+    CHECK(ack != nullptr && ack->Sequence == 6);
+    CHECK(si != nullptr && si->State.Msgs == 6);
+    jsStreamInfo_Destroy(si);
+    jsPubAck_Destroy(ack);
+    jsCtx_Destroy(js);
+    sc.start_node(1, 0);
+}
+
+// A leaf and its hub exchange messages both ways, the leaf's JetStream domain answers through the hub, and both
+// again after the hub restarts (wait_for_leaf returns once the leaf is back and its domain answers).
+static void leaf_round_trip_domain_and_hub_restart() {
+    nats_server::server hub(R"({"leafnodes": true, "jetstream": true, "jetstream_domain": "hub"})");
+    nats_server::server leaf(R"({"jetstream": true, "jetstream_domain": "leafdom", "leaf_remotes": [{"urls": [")" +
+                             hub.leafnode_url() + R"("]}]})");
+    hub.wait_for_leaf(leaf, 10s);
+    CHECK(domain_answers(hub.client_url(), "leafdom"));
+    connection on_leaf = connect_to(leaf.client_url());
+    {
+        connection on_hub = connect_to(hub.client_url());
+        subscription up = subscribe(on_hub.get(), "up");
+        CHECK(publish_until_received(on_leaf.get(), up.get(), "up"));
+        subscription down = subscribe(on_leaf.get(), "down");
+        CHECK(publish_until_received(on_hub.get(), down.get(), "down"));
+    }
+    hub.restart();
+    hub.wait_for_leaf(leaf, 20s);
+    CHECK(domain_answers(hub.client_url(), "leafdom"));
+    connection on_hub = connect_to(hub.client_url());
+    subscription again = subscribe(on_hub.get(), "again");
+    CHECK(publish_until_received(on_leaf.get(), again.get(), "again"));
+}
+
+// A raw MQTT 3.1.1 client publishes (CONNECT, CONNACK, PUBLISH at QoS 0, DISCONNECT); a NATS subscriber receives.
+static void mqtt_client_reaches_a_nats_subscriber() {
+    nats_server::server s(R"({"jetstream": true, "mqtt": true})");
+    std::string url = s.mqtt_url();
+    CHECK(url.rfind("mqtt://127.0.0.1:", 0) == 0);
+    connection nc = connect_to(s.client_url());
+    subscription sub = subscribe(nc.get(), "sensors.temp");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1))));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const unsigned char hello[] = {0x10, 19, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x3c,
+                                   0x00, 0x07, 'c', 'p', 'p', '-', 't', 's', 't'};
+    const unsigned char publish[] = {0x30, 18, 0x00, 12, 's', 'e', 'n', 's', 'o', 'r', 's', '/', 't', 'e', 'm', 'p',
+                                     '2', '1', '.', '5', 0xe0, 0x00};
+    unsigned char connack[4] = {0};
+    CHECK(connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+    CHECK(write(fd, hello, sizeof hello) == static_cast<ssize_t>(sizeof hello));
+    CHECK(read(fd, connack, sizeof connack) == 4 && std::memcmp(connack, "\x20\x02\x00\x00", 4) == 0);
+    CHECK(write(fd, publish, sizeof publish) == static_cast<ssize_t>(sizeof publish));
+    message msg = next(sub.get(), 10000);
+    CHECK(msg && std::string(natsMsg_GetData(msg.get())) == "21.5");
+    close(fd);
+}
+
+// The number of nats-server processes among this process's children (every thread's, from /proc; the harness's
+// watchdog, a /bin/sh, is not one).
+static int live_servers() {
+    int n = 0;
+    for (const auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream children(task.path() / "children");
+        for (std::string pid; children >> pid;) {
+            std::string comm;
+            std::ifstream("/proc/" + pid + "/comm") >> comm;
+            if (comm.rfind("nats-server", 0) == 0) n++;
+        }
+    }
+    return n;
+}
+
+// Bad shapes throw by name, and nothing is left running.
+static void bad_topologies_throw_by_name() {
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "`clusters` must be at least 1",
+                 nats_server::supercluster(R"({"clusters": 0})"));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "sets a `gateway` block",
+                 nats_server::supercluster(R"({"server": {"config": "gateway {\n name: x\n}"}})"));
+    std::string url;
+    {
+        nats_server::server hub(R"({"leafnodes": true})");
+        url = hub.leafnode_url();
+    }
+    EXPECT_ERROR(NATS_SERVER_CONFIG, "cannot reach its hub",
+                 nats_server::server(R"({"leaf_remotes": [{"urls": [")" + url + R"("]}]})"));
+    CHECK(live_servers() == 0);
+}
+
 static void options_spawn_stop_timeout_host() {
     // Options built without JSON; a mistake throws naming the field.
     auto built = nats_server::options::for_server();
@@ -287,6 +496,10 @@ int main() {
     run("operator_creds", operator_creds);
     run("raii_cluster", raii_cluster);
     run("raii_supercluster_and_leaf", raii_supercluster_and_leaf);
+    run("supercluster_message_queue_group_and_placement", supercluster_message_queue_group_and_placement);
+    run("leaf_round_trip_domain_and_hub_restart", leaf_round_trip_domain_and_hub_restart);
+    run("mqtt_client_reaches_a_nats_subscriber", mqtt_client_reaches_a_nats_subscriber);
+    run("bad_topologies_throw_by_name", bad_topologies_throw_by_name);
     nats_CloseAndWait(0);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

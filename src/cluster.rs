@@ -30,6 +30,8 @@ pub struct Cluster {
     ready_timeout: Duration,
     /// Keeps node 1's placeholder route port reserved (bound, never listening) for the cluster's life.
     _placeholder_route: Option<ReservedPort>,
+    /// Keeps the JetStream padding route ports reserved (see [`Cluster::run`]).
+    _padding: Vec<ReservedPort>,
     /// Set by [`crate::Supercluster`]: the JetStream meta group then spans every cluster, so this cluster's own
     /// readiness is its mesh only and the supercluster checks JetStream.
     pub(crate) in_supercluster: bool,
@@ -112,8 +114,29 @@ impl Cluster {
     /// Starts the nodes and returns once the cluster is ready (see the module docs). A node that fails to start
     /// fails the whole start with its own words, and nothing is left running.
     pub fn run(opts: &ClusterOptions) -> Result<Cluster> {
-        let none = NodeLinks::default();
-        let mut cluster = Cluster::start_first(opts, &none)?.start_rest(opts, &none)?;
+        opts.validate()?;
+        // With JetStream every node expects the whole cluster in its meta group (see `NodeLinks`): with a route
+        // to node 1 only, each node expects 2 peers, and two pairs of nodes can each elect a meta leader of their
+        // own before they learn of each other, splitting the meta group for good (seen with 5 nodes on 2.9.10 on
+        // a busy machine).
+        let padding: Vec<ReservedPort> = if opts.server.jetstream {
+            let host = dial_host(opts.server.listen_host());
+            (1..opts.nodes)
+                .map(|_| ReservedPort::new(host))
+                .collect::<Result<_>>()?
+        } else {
+            Vec::new()
+        };
+        let links = NodeLinks {
+            gateway: None,
+            expected_peers: if padding.is_empty() { 0 } else { opts.nodes },
+            padding: padding
+                .iter()
+                .map(|r| crate::links::link_url(dial_host(opts.server.listen_host()), r.port))
+                .collect(),
+        };
+        let mut cluster = Cluster::start_first(opts, &links)?.start_rest(opts, &links)?;
+        cluster._padding = padding;
         cluster.route_every_node_to_all_others();
         cluster.wait_ready(cluster.ready_timeout)?;
         Ok(cluster)
@@ -142,6 +165,7 @@ impl Cluster {
             name,
             ready_timeout: Duration::from_millis(opts.ready_timeout_ms),
             _placeholder_route: Some(placeholder),
+            _padding: Vec::new(),
             in_supercluster: false,
         })
     }

@@ -3,6 +3,7 @@
 //!     cargo bench --bench startup                 # default run counts
 //!     BENCH_RUNS=100 cargo bench --bench startup  # more runs for the single-server cases
 //!     BENCH_BARE_ONLY=1 cargo bench --bench startup  # the bare server alone (a baseline for other languages)
+//!     BENCH_SUPERCLUSTER_RUNS=5 cargo bench --bench startup  # runs of the supercluster cases (default 3)
 //!
 //! "Bare" is the binary started by hand the way a careful script would: dynamic ports, a private ports file
 //! directory, polled every 50 µs until the ports file appears (for clusters: until every node's `/jsz` names the
@@ -78,14 +79,27 @@ fn main() {
         .clusters(2)
         .nodes(3)
         .server(js.clone());
+    let supercluster_runs = std::env::var("BENCH_SUPERCLUSTER_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
     compare(
         "supercluster 2x3 jetstream",
-        std::env::var("BENCH_SUPERCLUSTER_RUNS")
-            .ok()
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(3),
+        supercluster_runs,
         || bare_supercluster(&bin, 2, 3),
         || start_only(|| Supercluster::run(&supercluster_opts).unwrap()),
+    );
+    // Two at once from two threads, each with its own random names: the time until both are ready (for the bare
+    // ones, the slower of the two).
+    compare(
+        "2 superclusters at once",
+        supercluster_runs,
+        || {
+            parallel(2, || bare_supercluster(&bin, 2, 3))
+                .into_iter()
+                .fold(0.0, f64::max)
+        },
+        || start_only(|| parallel(2, || Supercluster::run(&supercluster_opts).unwrap())),
     );
     compare(
         "20 servers in parallel",
@@ -392,7 +406,7 @@ fn bare_cluster(bin: &Path, n: usize) -> f64 {
 /// to every other node 1; routes padded with closed ports so every node expects m x n meta peers), then polled
 /// by a plain loop for the harness's readiness: every node routes to its cluster's peers, has an outbound
 /// gateway to every other cluster, each cluster has one inbound gateway per remote node, every node names the
-/// same meta leader and answers /healthz with 200.
+/// same meta leader, which sees every other node as a current peer, and every node answers /healthz with 200.
 fn bare_supercluster(bin: &Path, m: usize, n: usize) -> f64 {
     let t = Instant::now();
     let total = m * n;
@@ -489,6 +503,15 @@ fn bare_supercluster(bin: &Path, m: usize, n: usize) -> f64 {
     let get = |url: String| {
         http_get(&url, Duration::from_secs(2)).unwrap_or((0, serde_json::Value::Null))
     };
+    let server_names: Vec<String> = mon
+        .iter()
+        .map(|(_, base)| {
+            get(format!("{base}/varz")).1["server_name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut ready = true;
@@ -520,6 +543,19 @@ fn bare_supercluster(bin: &Path, m: usize, n: usize) -> f64 {
             ready &= row.iter().enumerate().all(|(o, k)| o == c || *k == n);
         }
         ready &= !leaders[0].is_empty() && leaders.iter().all(|l| *l == leaders[0]);
+        // As the harness: the leader sees every other node as a current, online peer.
+        if ready {
+            let leader = server_names.iter().position(|n| *n == leaders[0]).unwrap();
+            let (_, jsz) = get(format!("{}/jsz", mon[leader].1));
+            let current = jsz["meta_cluster"]["replicas"].as_array().map_or(0, |r| {
+                r.iter()
+                    .filter(|p| {
+                        p["current"].as_bool() == Some(true) && p["offline"].as_bool() != Some(true)
+                    })
+                    .count()
+            });
+            ready &= current == total - 1;
+        }
         if ready
             && mon
                 .iter()

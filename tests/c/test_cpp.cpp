@@ -370,7 +370,6 @@ static void supercluster_message_queue_group_and_placement() {
     jsStreamInfo_Destroy(si);
     jsPubAck_Destroy(ack);
     jsCtx_Destroy(js);
-    sc.start_node(1, 0);
 }
 
 // A leaf and its hub exchange messages both ways, the leaf's JetStream domain answers through the hub, and both

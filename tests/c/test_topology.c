@@ -249,7 +249,6 @@ static void test_a_stream_placed_in_cluster_b_survives_a_node_kill(void) {
     REQUIRE(ack != NULL && si != NULL);
     CHECK(ack->Sequence == 6);
     CHECK(si->State.Msgs == 6);
-    EXPECT_OK(nats_supercluster_start_node(sc, 1, 0, &err));
 cleanup:
     jsPubAck_Destroy(ack);
     jsStreamInfo_Destroy(si);

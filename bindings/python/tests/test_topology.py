@@ -153,8 +153,6 @@ def test_a_stream_placed_in_cluster_b_is_created_from_cluster_a_and_survives_a_n
             await nc.close()
 
     assert run(after_the_kill()) == (6, 6)
-    sc.start_node(1, 0)
-    assert sc.node(1, 0).is_running()
 
 
 def test_a_restarted_node_is_back_in_the_supercluster(nats_supercluster_factory: SuperclusterFactory) -> None:

@@ -265,12 +265,14 @@ pub(crate) fn wait_hub_lists(
                     ),
                 ));
             }
-            Ok(HubView::Missing(names)) => return Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
+            Ok(HubView::Missing(names)) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
                     "the hub's /leafz does not list the leaf {leaf:?} in time (it lists {names:?})"
                 ),
-            )),
+                ))
+            }
             Err(e) => {
                 return Err(Error::new(
                     ErrorKind::Timeout,

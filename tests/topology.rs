@@ -329,6 +329,29 @@ async fn the_leafs_jetstream_domain_is_reachable_from_the_hub() {
     assert_eq!(jsz["streams"], 1, "{jsz}");
 }
 
+#[tokio::test]
+async fn after_a_hub_restart_the_leafs_jetstream_domain_answers_once_the_leaf_is_back() {
+    let mut hub = server(ServerOptions::new().leafnodes(true));
+    let leaf = Server::run_leaf_of(
+        &hub,
+        &ServerOptions::new()
+            .jetstream(true)
+            .jetstream_domain("back")
+            .keep(Keep::Never),
+    )
+    .unwrap();
+    hub.try_restart().unwrap();
+    hub.wait_for_leaf(&leaf, Duration::from_secs(20)).unwrap();
+    // One request, no retry: ready means the domain answers through the hub now.
+    let on_hub = async_nats::connect(hub.client_url()).await.unwrap();
+    let info = on_hub
+        .request("$JS.back.API.INFO", "".into())
+        .await
+        .unwrap_or_else(|e| panic!("the leaf's JetStream does not answer through the hub: {e}"));
+    let info: serde_json::Value = serde_json::from_slice(&info.payload).unwrap();
+    assert_eq!(info["domain"], "back", "{info}");
+}
+
 #[test]
 fn a_leaf_whose_hub_is_gone_fails_at_once_naming_the_hub() {
     let mut hub = server(ServerOptions::new().leafnodes(true));

@@ -156,9 +156,14 @@ func TestStreamPlacedInClusterBSurvivesANodeKill(t *testing.T) {
 		t.Fatalf("the stream is placed in %+v, not %s", info.Cluster, target)
 	}
 	for i := range 5 {
-		if _, err := js.Publish(ctx, "placed."+strconv.Itoa(i), []byte("x")); err != nil {
-			t.Fatal(err)
-		}
+		// The stream's interest reaches cluster A over the gateway asynchronously (no responders until then):
+		// retry, the message id drops a repeat.
+		eventually(t, 30*time.Second, "the stream in cluster B takes a message from cluster A", func() bool {
+			attempt, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_, err := js.Publish(attempt, "placed."+strconv.Itoa(i), []byte("x"), jetstream.WithMsgID("before-"+strconv.Itoa(i)))
+			return err == nil
+		})
 	}
 	if err := sc.KillNode(1, 0); err != nil {
 		t.Fatal(err)

@@ -348,14 +348,23 @@ static void supercluster_message_queue_group_and_placement() {
     CHECK(si != nullptr && si->Cluster != nullptr && target == si->Cluster->Name);
     jsStreamInfo_Destroy(si);
     si = nullptr;
+    jsPubOptions po;
     for (int i = 0; i < 5; i++) {
-        CHECK(js_Publish(&ack, js, "placed.before", "x", 1, nullptr, &jerr) == NATS_OK);
+        std::string id = "before-" + std::to_string(i);
+        jsPubOptions_Init(&po);
+        po.MsgId = id.c_str();
+        po.MaxWait = 1000;
+        // The stream's interest reaches cluster A over the gateway asynchronously ("no responders" until then):
+        // retry, the message id drops a repeat (at most 30 s).
+        for (int tries = 0; tries < 300 && ack == nullptr; tries++) {
+            if (js_Publish(&ack, js, "placed.before", "x", 1, &po, &jerr) != NATS_OK) usleep(100 * 1000);
+        }
+        CHECK(ack != nullptr);
         jsPubAck_Destroy(ack);
         ack = nullptr;
     }
     sc.kill_node(1, 0);
     // Two of three replicas remain: the stream takes a message once its leader is (re)elected (at most 30 s).
-    jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = "after-kill";
     po.MaxWait = 1000;

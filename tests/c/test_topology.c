@@ -231,7 +231,20 @@ static void test_a_stream_placed_in_cluster_b_survives_a_node_kill(void) {
     jsStreamInfo_Destroy(si);
     si = NULL;
     for (int i = 0; i < 5; i++) {
-        NATS_OK(js_Publish(&ack, js, "placed.before", "x", 1, NULL, &jerr));
+        char id[16];
+        snprintf(id, sizeof id, "before-%d", i);
+        jsPubOptions_Init(&po);
+        po.MsgId = id;
+        po.MaxWait = 1000;
+        /* The stream's interest reaches cluster A over the gateway asynchronously ("no responders" until then):
+         * retry, the message id drops a repeat (at most 30 s). */
+        for (int tries = 0; tries < 300 && ack == NULL; tries++) {
+            if (js_Publish(&ack, js, "placed.before", "x", 1, &po, &jerr) != NATS_OK) usleep(100 * 1000);
+        }
+        if (ack == NULL) {
+            FAIL("the stream in cluster B takes no message from cluster A");
+            goto cleanup;
+        }
         jsPubAck_Destroy(ack);
         ack = NULL;
     }

@@ -125,7 +125,16 @@ def test_a_stream_placed_in_cluster_b_is_created_from_cluster_a_and_survives_a_n
                 StreamConfig(name="PLACED", subjects=["placed.>"], num_replicas=3, placement=Placement(cluster=target))
             )
             for i in range(5):
-                await js.publish(f"placed.{i}", b"x")
+                # The stream's interest reaches cluster A over the gateway asynchronously (no responders until
+                # then): retry, the message id drops a repeat.
+                for _ in range(300):
+                    try:
+                        await js.publish(f"placed.{i}", b"x", timeout=1, headers={"Nats-Msg-Id": f"before-{i}"})
+                        break
+                    except nats.errors.Error:
+                        await asyncio.sleep(0.1)
+                else:
+                    raise AssertionError("the stream in cluster B takes no message from cluster A")
             return info.cluster.name if info.cluster else None
         finally:
             await nc.close()

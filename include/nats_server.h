@@ -928,6 +928,18 @@ nats_server_status nats_supercluster_wait_ready(const nats_supercluster_t *sc,
                                                 char **error);
 
 /**
+ * Waits up to `timeout_ms` until the queue group `queue` on `subject` is known across the gateways: every running
+ * node of every other cluster lists it in its outbound gateway to each cluster with a member. Call it after the
+ * members subscribed and before publishing: a message published while a cluster learns of another's members may
+ * be delivered in both. `NATS_SERVER_TIMEOUT` otherwise (also when no cluster has a member).
+ */
+nats_server_status nats_supercluster_wait_for_queue_interest(const nats_supercluster_t *sc,
+                                                             const char *subject,
+                                                             const char *queue,
+                                                             uint64_t timeout_ms,
+                                                             char **error);
+
+/**
  * Waits up to `timeout_ms` until the running nodes agree on a JetStream meta leader; its cluster and node indices
  * go to `*cluster` and `*index` (each may be NULL). `NATS_SERVER_TIMEOUT` otherwise.
  */

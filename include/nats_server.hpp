@@ -498,6 +498,14 @@ public:
         detail::call([&](char **e) { return nats_supercluster_wait_for_leader(h_, ms(timeout), &c, &i, e); });
         return {c, i};
     }
+    /// Waits until the queue group `queue` on `subject` is known across the gateways (every node of every other
+    /// cluster lists it for each cluster with a member): call it after subscribing, before publishing to the group.
+    void wait_for_queue_interest(const std::string &subject, const std::string &queue,
+                                 std::chrono::milliseconds timeout) {
+        detail::call([&](char **e) {
+            return nats_supercluster_wait_for_queue_interest(h_, subject.c_str(), queue.c_str(), ms(timeout), e);
+        });
+    }
 
 private:
     static uint64_t ms(std::chrono::milliseconds timeout) {

@@ -280,6 +280,26 @@ func (sc *Supercluster) WaitForLeader(timeout time.Duration) (cluster, node int,
 	return int(c), int(i), nil
 }
 
+// WaitForQueueInterest waits up to timeout until the queue group queue on subject is known across the gateways:
+// every node of every other cluster lists it for each cluster with a member. Call it after subscribing (and
+// flushing), before publishing to the group: a message published while a cluster learns of another's members may
+// be delivered in both. ErrTimeout otherwise (also when no cluster has a member).
+func (sc *Supercluster) WaitForQueueInterest(subject, queue string, timeout time.Duration) error {
+	csubject, err := cString(subject, "subject")
+	if err != nil {
+		return err
+	}
+	defer freeC(csubject)
+	cqueue, err := cString(queue, "queue")
+	if err != nil {
+		return err
+	}
+	defer freeC(cqueue)
+	return sc.call("WaitForQueueInterest", func(h *C.nats_supercluster_t, e **C.char) C.nats_server_status {
+		return C.nats_supercluster_wait_for_queue_interest(h, csubject, cqueue, millis(timeout), e)
+	})
+}
+
 // String describes the supercluster for logs: its cluster names.
 func (sc *Supercluster) String() string {
 	return fmt.Sprintf("nats-server supercluster %s", strings.Join(sc.names, ","))

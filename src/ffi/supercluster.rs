@@ -4,7 +4,7 @@ use std::ffi::c_char;
 use std::sync::{Arc, Mutex};
 
 use super::boundary::{
-    bad_handle, guard, lock, millis, opt_out_arg, opt_str_arg, out_arg, to_c_string,
+    bad_handle, guard, lock, millis, opt_out_arg, opt_str_arg, out_arg, str_arg, to_c_string,
 };
 use super::server::{keep_from_int, nats_server_t};
 use super::status::{nats_server_status, FfiError, FfiResult};
@@ -363,6 +363,25 @@ pub unsafe extern "C" fn nats_supercluster_wait_ready(
 ) -> nats_server_status {
     guard(error, || {
         handle(sc)?.with(|s| s.wait_ready(millis(timeout_ms)))
+    })
+}
+
+/// Waits up to `timeout_ms` until the queue group `queue` on `subject` is known across the gateways: every running
+/// node of every other cluster lists it in its outbound gateway to each cluster with a member. Call it after the
+/// members subscribed and before publishing: a message published while a cluster learns of another's members may
+/// be delivered in both. `NATS_SERVER_TIMEOUT` otherwise (also when no cluster has a member).
+#[no_mangle]
+pub unsafe extern "C" fn nats_supercluster_wait_for_queue_interest(
+    sc: *const nats_supercluster_t,
+    subject: *const c_char,
+    queue: *const c_char,
+    timeout_ms: u64,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let subject = str_arg(subject, "subject")?;
+        let queue = str_arg(queue, "queue")?;
+        handle(sc)?.with(|s| s.wait_for_queue_interest(subject, queue, millis(timeout_ms)))
     })
 }
 

@@ -158,6 +158,7 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_supercluster_set_keep": (c_int, [_HANDLE, c_int32, _ERR]),
     "nats_supercluster_mark_failed": (c_int, [_HANDLE, _ERR]),
     "nats_supercluster_wait_ready": (c_int, [_HANDLE, c_uint64, _ERR]),
+    "nats_supercluster_wait_for_queue_interest": (c_int, [_HANDLE, c_char_p, c_char_p, c_uint64, _ERR]),
     "nats_supercluster_wait_for_leader": (
         c_int,
         [_HANDLE, c_uint64, POINTER(c_size_t), POINTER(c_size_t), _ERR],

@@ -906,6 +906,15 @@ class Supercluster:
         ms = _millis(timeout)
         return self._with(lambda h: _ffi.wait_for_leader_at(h, ms))
 
+    def wait_for_queue_interest(self, subject: str, queue: str, timeout: float = 10.0) -> None:
+        """Waits until the queue group ``queue`` on ``subject`` is known across the gateways: every node of every
+        other cluster lists it for each cluster with a member. Call it after subscribing (and flushing), before
+        publishing to the group: a message published while a cluster learns of another's members may be delivered
+        in both. Raises a timeout error naming the group otherwise (also when no cluster has a member)."""
+        ms = _millis(timeout)
+        subj, group = subject.encode(), queue.encode()
+        self._with(lambda h: _ffi.call("nats_supercluster_wait_for_queue_interest", h, subj, group, ms))
+
     # ----- node faults ------------------------------------------------------------------------------------------
 
     def kill_node(self, cluster: int, index: int) -> None:

@@ -85,6 +85,9 @@ async fn a_queue_group_spread_over_two_clusters_gets_each_message_once() {
     let mut qb = b.queue_subscribe("work", "workers".into()).await.unwrap();
     a.flush().await.unwrap();
     b.flush().await.unwrap();
+    // Publishing while a cluster learns of the other's members can deliver a message in both (nats-server).
+    sc.wait_for_queue_interest("work", "workers", Duration::from_secs(10))
+        .unwrap();
     const N: usize = 200;
     for i in 0..N {
         let client = if i % 2 == 0 { &a } else { &b };
@@ -421,6 +424,20 @@ fn mqtt_without_jetstream_is_refused_by_name() {
     assert_eq!(err.kind(), ErrorKind::InvalidOptions);
     assert!(
         err.to_string().contains("`mqtt` needs `jetstream: true`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn waiting_for_a_queue_group_without_members_times_out_naming_it() {
+    let sc = supercluster(SuperclusterOptions::new().nodes(1));
+    let err = sc
+        .wait_for_queue_interest("work", "nobody", Duration::from_millis(500))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.to_string().contains("\"nobody\""), "{err}");
+    assert!(
+        err.to_string().contains("no running node lists a member"),
         "{err}"
     );
 }

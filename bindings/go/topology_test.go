@@ -89,6 +89,14 @@ func TestQueueGroupSpreadOverTwoClustersGetsEachMessageOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Publishing while a cluster learns of the other's members can deliver a message in both (nats-server).
+	if err := sc.WaitForQueueInterest("work", "workers", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.WaitForQueueInterest("work", "nobody", 200*time.Millisecond); !errors.Is(err, natsserver.ErrTimeout) ||
+		!strings.Contains(err.Error(), `"nobody"`) {
+		t.Fatalf("a group without members: %v, want a timeout naming it", err)
+	}
 	const total = 200
 	for i := range total {
 		nc := a

@@ -310,6 +310,10 @@ static void supercluster_message_queue_group_and_placement() {
 
     subscription qa = subscribe(a.get(), "work", "workers");
     subscription qb = subscribe(b.get(), "work", "workers");
+    // Publishing while a cluster learns of the other's members can deliver a message in both (nats-server).
+    sc.wait_for_queue_interest("work", "workers", std::chrono::seconds(10));
+    EXPECT_ERROR(NATS_SERVER_TIMEOUT, "\"nobody\"",
+                 sc.wait_for_queue_interest("work", "nobody", std::chrono::milliseconds(200)));
     constexpr int total = 200;
     for (int i = 0; i < total; i++) {
         natsConnection_PublishString(i % 2 == 0 ? a.get() : b.get(), "work", std::to_string(i).c_str());

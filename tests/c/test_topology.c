@@ -153,6 +153,13 @@ static void test_a_queue_group_over_two_clusters_gets_each_message_once(void) {
     NATS_OK(natsConnection_QueueSubscribeSync(&qb, nb, "work", "workers"));
     NATS_OK(natsConnection_Flush(na));
     NATS_OK(natsConnection_Flush(nb));
+    /* Publishing while a cluster learns of the other's members can deliver a message in both (nats-server). */
+    EXPECT_OK(nats_supercluster_wait_for_queue_interest(sc, "work", "workers", 10000, &err));
+    /* A group without members is never known: a timeout naming it; a NULL subject is named. */
+    EXPECT_ERROR(NATS_SERVER_TIMEOUT, "\"nobody\"",
+                 nats_supercluster_wait_for_queue_interest(sc, "work", "nobody", 200, &err));
+    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "subject",
+                 nats_supercluster_wait_for_queue_interest(sc, NULL, "workers", 200, &err));
     for (int i = 0; i < TOTAL; i++) {
         char payload[16];
         snprintf(payload, sizeof payload, "%d", i);

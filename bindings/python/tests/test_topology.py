@@ -6,6 +6,7 @@ through the hub, a raw MQTT client reaches a NATS subscriber, and bad shapes fai
 from __future__ import annotations
 
 import asyncio
+import builtins
 
 import nats
 import pytest
@@ -74,6 +75,10 @@ def test_a_queue_group_spread_over_two_clusters_gets_each_message_once(
             qb = await b.subscribe("work", queue="workers")
             await a.flush()
             await b.flush()
+            # Publishing while a cluster learns of the other's members can deliver a message in both (nats-server).
+            await asyncio.to_thread(sc.wait_for_queue_interest, "work", "workers")
+            with pytest.raises(builtins.TimeoutError, match='"nobody"'):
+                await asyncio.to_thread(sc.wait_for_queue_interest, "work", "nobody", 0.2)
             total = 200
             for i in range(total):
                 await (a if i % 2 == 0 else b).publish("work", str(i).encode())

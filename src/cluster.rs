@@ -225,6 +225,21 @@ impl Cluster {
         self.servers.iter().map(Server::client_url).collect()
     }
 
+    /// The CA every node's certificate is signed by, with `server.tls` (the nodes share one CA).
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.servers.first().and_then(Server::ca_file)
+    }
+
+    /// A client certificate signed by the nodes' CA, with generated `server.tls` (for `tls.verify`).
+    pub fn client_cert_file(&self) -> Option<&std::path::Path> {
+        self.servers.first().and_then(Server::client_cert_file)
+    }
+
+    /// The private key of [`Cluster::client_cert_file`].
+    pub fn client_key_file(&self) -> Option<&std::path::Path> {
+        self.servers.first().and_then(Server::client_key_file)
+    }
+
     // ----- node faults ---------------------------------------------------------------------------------------
 
     /// Kills node `i` (SIGKILL, like a crash).

@@ -123,7 +123,7 @@ impl Cluster {
     /// first half of a start; [`Cluster::start_rest`] is the second. Superclusters run the halves of several
     /// clusters in step.
     pub(crate) fn start_first(opts: &ClusterOptions, links: &NodeLinks) -> Result<Cluster> {
-        opts.validate()?;
+        opts.validate_links(links.gateway.is_some())?;
         let name = opts
             .name
             .clone()

@@ -379,14 +379,19 @@ impl ServerOptions {
 
     /// Checks the options for contradictions the server would report less clearly.
     pub fn validate(&self) -> Result<()> {
-        self.validate_for(self.cluster.is_some())
+        self.validate_for(self.cluster.is_some(), self.gateway.is_some())
     }
 
-    /// [`ServerOptions::validate`], with `cluster` saying whether the server will have a cluster listener (a
-    /// cluster's nodes get theirs from the cluster).
-    fn validate_for(&self, cluster: bool) -> Result<()> {
+    /// [`ServerOptions::validate`], with `cluster` and `gateway` saying whether the server will have a cluster
+    /// listener and a gateway (a cluster's nodes get theirs from the cluster, a supercluster's from it).
+    fn validate_for(&self, cluster: bool, gateway: bool) -> Result<()> {
         if let Some(tls) = &self.tls {
-            tls.validate(self.websocket, cluster)?;
+            tls.validate(crate::tls::Links {
+                websocket: self.websocket,
+                cluster,
+                gateway,
+                leafnodes: self.leafnodes || !self.leaf_remotes.is_empty(),
+            })?;
         }
         let invalid = |msg: String| Err(Error::new(ErrorKind::InvalidOptions, msg));
         if self.password.is_some() && self.user.is_none() {
@@ -637,6 +642,11 @@ impl ClusterOptions {
 
     /// Checks the options.
     pub fn validate(&self) -> Result<()> {
+        self.validate_links(false)
+    }
+
+    /// [`ClusterOptions::validate`], with `gateway` saying whether the nodes get gateways (in a supercluster).
+    pub(crate) fn validate_links(&self, gateway: bool) -> Result<()> {
         let invalid = |msg: String| Err(Error::new(ErrorKind::InvalidOptions, msg));
         if self.nodes == 0 {
             return invalid("`nodes` must be at least 1".into());
@@ -698,7 +708,7 @@ impl ClusterOptions {
                 ));
             }
         }
-        self.server.validate_for(true)
+        self.server.validate_for(true, gateway)
     }
 }
 
@@ -810,7 +820,7 @@ impl SuperclusterOptions {
         if self.ready_timeout_ms == 0 {
             return invalid("`ready_timeout_ms` must be greater than 0".into());
         }
-        self.cluster_options("c").validate()?;
+        self.cluster_options("c").validate_links(true)?;
         crate::links::reject_conflicting_config(&self.server, "gateway", "a supercluster")
     }
 

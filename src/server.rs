@@ -1177,7 +1177,11 @@ impl Server {
         if let (Some(files), Some(tls)) = (&self.tls, &o.tls) {
             text.push_str(&files.config(tls));
         }
-        text.push_str(&links::config_blocks(&self.opts, &self.ports));
+        text.push_str(&links::config_blocks(
+            &self.opts,
+            &self.ports,
+            self.tls.as_ref(),
+        ));
         let path = self.dir.join(CONFIG_FILE);
         if !self.credentials.is_empty() {
             // Passwords and JWTs (the auth options): in this private file only.

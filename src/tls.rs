@@ -1,4 +1,5 @@
-//! TLS for a server's listeners: the `tls` option, certificates generated per process, and the config blocks.
+//! TLS for a server's listeners and links: the `tls` option, certificates generated per process, and the config
+//! blocks.
 //!
 //! With `"tls": true` (or a [`TlsOptions`] document) the client listener requires TLS with a server certificate
 //! for `localhost`, `127.0.0.1` and `::1`, signed by a private CA that this process generates once (ECDSA P-256,
@@ -52,6 +53,14 @@ pub struct TlsOptions {
     /// TLS on cluster routes too (needs a cluster listener, or use it in a cluster's `server` options); nodes
     /// verify each other's certificates against the CA.
     pub routes: bool,
+    /// TLS on gateway links too (a supercluster's, or a `gateway` listener's): both ends verify each other against
+    /// the CA, so every cluster of a supercluster needs it (set it in the supercluster's `server` options).
+    pub gateways: bool,
+    /// TLS on leaf node links too: on the leaf node listener of a hub (`leafnodes: true`; leaves must present a
+    /// certificate of the CA) and on the connections of a leaf (`leaf_remotes`; the hub is verified against the
+    /// CA and the server's certificate is presented). A hub and its leaves in one process share the generated CA,
+    /// so set it on both.
+    pub leafnodes: bool,
     /// Your own server certificate (PEM) instead of a generated one; needs `key_file`.
     pub cert_file: Option<PathBuf>,
     /// The private key (PEM) of `cert_file`.
@@ -94,6 +103,20 @@ impl TlsOptions {
         self
     }
 
+    /// Puts TLS on gateway links too.
+    #[must_use]
+    pub fn gateways(mut self, on: bool) -> Self {
+        self.gateways = on;
+        self
+    }
+
+    /// Puts TLS on leaf node links too (the hub's listener and a leaf's remotes).
+    #[must_use]
+    pub fn leafnodes(mut self, on: bool) -> Self {
+        self.leafnodes = on;
+        self
+    }
+
     /// Uses your own server certificate (set `key_file` too).
     #[must_use]
     pub fn cert_file(mut self, path: impl Into<PathBuf>) -> Self {
@@ -120,8 +143,8 @@ impl TlsOptions {
         self.cert_file.is_none()
     }
 
-    /// Checks the option against the listeners the server will have.
-    pub(crate) fn validate(&self, websocket: bool, cluster: bool) -> Result<()> {
+    /// Checks the option against the listeners and links the server will have.
+    pub(crate) fn validate(&self, links: Links) -> Result<()> {
         let invalid = |msg: &str| Err(Error::new(ErrorKind::InvalidOptions, msg.to_string()));
         if self.cert_file.is_some() != self.key_file.is_some() {
             return invalid(
@@ -135,24 +158,48 @@ impl TlsOptions {
                  certificates come with their own CA",
             );
         }
-        if self.cert_file.is_some() && self.ca_file.is_none() && (self.verify || self.routes) {
+        if self.cert_file.is_some()
+            && self.ca_file.is_none()
+            && (self.verify || self.routes || self.gateways || self.leafnodes)
+        {
             return invalid(
-                "`tls.verify` and `tls.routes` with your own certificate need `tls.ca_file` (the CA that signs \
-                 client and peer certificates)",
+                "`tls.verify`, `tls.routes`, `tls.gateways` and `tls.leafnodes` with your own certificate need \
+                 `tls.ca_file` (the CA that signs client and peer certificates)",
             );
         }
-        if self.websocket && !websocket {
+        if self.websocket && !links.websocket {
             return invalid(
                 "`tls.websocket` needs a websocket listener; set `websocket: true` too (or drop `tls.websocket`)",
             );
         }
-        if self.routes && !cluster {
+        if self.routes && !links.cluster {
             return invalid(
                 "`tls.routes` needs a cluster listener; set `cluster` (or start a Cluster) or drop `tls.routes`",
             );
         }
+        if self.gateways && !links.gateway {
+            return invalid(
+                "`tls.gateways` needs a gateway; start a Supercluster (or set `gateway`) or drop `tls.gateways`",
+            );
+        }
+        if self.leafnodes && !links.leafnodes {
+            return invalid(
+                "`tls.leafnodes` needs leaf node links; set `leafnodes: true` (a hub) or `leaf_remotes` (a leaf), or \
+                 drop `tls.leafnodes`",
+            );
+        }
         Ok(())
     }
+}
+
+/// The listeners and links a server will have, which the TLS flags must match.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Links {
+    pub websocket: bool,
+    pub cluster: bool,
+    pub gateway: bool,
+    /// A leaf node listener (a hub) or leaf remotes (a leaf).
+    pub leafnodes: bool,
 }
 
 impl From<bool> for TlsOptions {
@@ -294,6 +341,16 @@ impl TlsFiles {
             text.push_str("}\n");
         }
         text
+    }
+
+    /// The `tls` block of a link listener (gateway, leaf node): peers must present a certificate of the CA.
+    pub(crate) fn link_block(&self, indent: &str) -> String {
+        self.block(indent, true, false)
+    }
+
+    /// The `tls` block of a leaf remote: verifies the hub against the CA and presents the server's certificate.
+    pub(crate) fn remote_block(&self, indent: &str) -> String {
+        self.block(indent, false, false)
     }
 
     /// The `tls` block inside the websocket listener's block.
@@ -464,7 +521,12 @@ mod tests {
     #[test]
     fn contradictions_are_rejected() {
         let check = |tls: TlsOptions, ws: bool, cluster: bool, needle: &str| {
-            let err = tls.validate(ws, cluster).unwrap_err();
+            let links = Links {
+                websocket: ws,
+                cluster,
+                ..Links::default()
+            };
+            let err = tls.validate(links).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidOptions);
             assert!(err.message().contains(needle), "{err}");
         };
@@ -488,10 +550,39 @@ mod tests {
             "websocket: true",
         );
         check(TlsOptions::new().routes(true), false, false, "cluster");
+        check(
+            TlsOptions::new().gateways(true),
+            false,
+            true,
+            "Supercluster",
+        );
+        check(
+            TlsOptions::new().leafnodes(true),
+            false,
+            false,
+            "leafnodes: true",
+        );
+        check(
+            TlsOptions::new()
+                .cert_file("c")
+                .key_file("k")
+                .leafnodes(true),
+            false,
+            false,
+            "ca_file",
+        );
+        let all = Links {
+            websocket: true,
+            cluster: true,
+            gateway: true,
+            leafnodes: true,
+        };
         assert!(TlsOptions::new()
             .websocket(true)
             .routes(true)
-            .validate(true, true)
+            .gateways(true)
+            .leafnodes(true)
+            .validate(all)
             .is_ok());
     }
 

@@ -676,6 +676,57 @@ fn run_json_names_the_tls_files_of_a_tls_cluster() {
 }
 
 #[test]
+fn a_tls_leaf_of_a_tls_hub() {
+    let mut hub = Harness::spawn(&["run", "--json", "-q", "--leafnodes", "--tls-leafnodes"]);
+    let report: Value = serde_json::from_str(&hub.line()).unwrap();
+    let leaf_url = report["leafnode_urls"][0].as_str().unwrap().to_string();
+    let monitoring = report["monitoring_urls"][0].as_str().unwrap().to_string();
+    // The leaf is ready only once its TLS remote is connected; the hub then lists it, and its /varz says the
+    // leaf listener requires TLS.
+    let script = format!(
+        "curl -s {monitoring}/leafz | grep -q '\"leafnodes\": 1' && \
+         curl -s {monitoring}/varz | tr -d ' \\n' | grep -q '\"leaf\":{{[^}}]*\"tls_required\":true' && \
+         echo LISTED $NATS_URL"
+    );
+    // The generated CA is per process: a leaf in another process presents the hub's client certificate and
+    // trusts the hub's CA, as its own files.
+    let tls = &report["tls"];
+    let file = |key: &str| tls[key].as_str().unwrap().to_string();
+    let out = output(&[
+        "exec",
+        "--leaf-of",
+        &leaf_url,
+        "--tls-leafnodes",
+        "--tls-cert",
+        &file("client_cert_file"),
+        "--tls-key",
+        &file("client_key_file"),
+        "--tls-ca",
+        &file("ca_file"),
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("LISTED tls://"),
+        "{}",
+        text(&out.stdout)
+    );
+    hub.signal(libc::SIGTERM);
+    let (status, stderr) = hub.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let out = output(&["run", "--tls-gateways"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--clusters"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn bad_tls_flags_are_usage_errors() {
     let out = output(&["run", "--tls-websocket"]);
     let stderr = text(&out.stderr);

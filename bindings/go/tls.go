@@ -24,10 +24,18 @@ type TLSOptions struct {
 	Websocket bool `json:"websocket,omitempty"`
 	// Routes puts TLS on cluster routes too (use it in ClusterOptions.Server); nodes verify each other.
 	Routes bool `json:"routes,omitempty"`
+	// Gateways puts TLS on the gateways of a supercluster too (use it in SuperclusterOptions.Server); both ends
+	// verify each other against the CA.
+	Gateways bool `json:"gateways,omitempty"`
+	// LeafNodes puts TLS on leaf node links too: a hub's leaf listener (Options.LeafNodes) requires a certificate
+	// of the CA, a leaf's remotes (Options.LeafRemotes) verify the hub and present the server certificate. Set it on
+	// the hub and on its leaves (they share the process's CA).
+	LeafNodes bool `json:"leafnodes,omitempty"`
 	// CertFile and KeyFile are your own server certificate and key (PEM) instead of generated ones.
 	CertFile string `json:"cert_file,omitempty"`
 	KeyFile  string `json:"key_file,omitempty"`
-	// CAFile is your own CA (PEM), only with CertFile, to verify clients (Verify) and peers (Routes).
+	// CAFile is your own CA (PEM), only with CertFile, to verify clients (Verify) and peers (Routes, Gateways,
+	// LeafNodes).
 	CAFile string `json:"ca_file,omitempty"`
 }
 

@@ -177,3 +177,51 @@ func TestBadTLSOptions(t *testing.T) {
 		t.Fatalf("TLS config of a plain server: %v", err)
 	}
 }
+
+// A message crosses a TLS gateway: every node of both clusters trusts the process's CA (options alone).
+func TestTLSSuperclusterGateways(t *testing.T) {
+	t.Parallel()
+	sc := natsserver.RunSuperclusterT(t, natsserver.SuperclusterOptions{Clusters: 2, Nodes: 1, Server: natsserver.Options{
+		TLS: &natsserver.TLSOptions{Gateways: true},
+	}})
+	a, b := sc.Node(0, 0), sc.Node(1, 0)
+	varz, err := b.Monitor("varz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gw, _ := varz["gateway"].(map[string]any); gw["tls_required"] != true {
+		t.Fatalf("gateway TLS not in /varz: %v", varz["gateway"])
+	}
+	cfgA, err := a.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgB, err := b.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := connect(t, a.ClientURL(), nats.Secure(cfgA))
+	pub := connect(t, b.ClientURL(), nats.Secure(cfgB))
+	s, err := sub.SubscribeSync("across.tls.gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Interest crosses the gateway asynchronously: publish until it arrives.
+	for i := 0; ; i++ {
+		if err := pub.Publish("across.tls.gateway", []byte("over tls")); err != nil {
+			t.Fatal(err)
+		}
+		if msg, err := s.NextMsg(100 * time.Millisecond); err == nil {
+			if string(msg.Data) != "over tls" {
+				t.Fatalf("got %q", msg.Data)
+			}
+			return
+		}
+		if i == 200 {
+			t.Fatal("nothing crossed the TLS gateway")
+		}
+	}
+}

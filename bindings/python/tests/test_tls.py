@@ -158,3 +158,43 @@ def test_bring_your_own_files(tmp_path: Path) -> None:
             await nc.close()
 
         run(main())
+
+
+async def publish_until_received(publisher: NATS, subscriber: NATS, subject: str) -> bytes:
+    """Publishes until the subscriber gets it (interest crosses gateways and leaf connections asynchronously)."""
+    sub = await subscriber.subscribe(subject)
+    await subscriber.flush()
+    for _ in range(200):
+        await publisher.publish(subject, b"over tls")
+        await publisher.flush()
+        try:
+            msg = await sub.next_msg(timeout=0.1)
+        except nats.errors.TimeoutError:
+            continue
+        return msg.data
+    raise AssertionError(f"nothing arrived on {subject}")
+
+
+def test_a_message_crosses_a_tls_leaf_connection(nats_server_factory: ServerFactory) -> None:
+    # Options alone: the hub's leaf listener and the leaf's remote use the process's generated CA.
+    hub = nats_server_factory(leafnodes=True, tls={"leafnodes": True})
+    assert hub.leafnode_url is not None
+    leaf = nats_server_factory(leaf_remotes=[{"urls": [hub.leafnode_url]}], tls={"leafnodes": True})
+    hub.wait_for_leaf_connections(1)
+    assert hub.monitor("varz")["leaf"]["tls_required"] is True
+
+    async def main() -> bytes:
+        on_hub = await nats.connect(hub.client_url, tls=hub.ssl_context(), allow_reconnect=False)
+        on_leaf = await nats.connect(leaf.client_url, tls=leaf.ssl_context(), allow_reconnect=False)
+        try:
+            return await publish_until_received(on_leaf, on_hub, "from.leaf")
+        finally:
+            await on_hub.close()
+            await on_leaf.close()
+
+    assert run(main()) == b"over tls"
+
+
+def test_tls_gateways_without_a_supercluster_are_refused() -> None:
+    with pytest.raises(InvalidOptions, match=r"tls\.gateways"):
+        Server(tls={"gateways": True})

@@ -252,6 +252,14 @@ pub struct StartArgs {
     #[arg(long, help_heading = "TLS")]
     pub tls_routes: bool,
 
+    /// TLS on the gateways of a supercluster too (with --clusters; implies --tls)
+    #[arg(long, requires = "clusters", help_heading = "TLS")]
+    pub tls_gateways: bool,
+
+    /// TLS on leaf node links too: the --leafnodes listener, the --leaf-of connection (implies --tls)
+    #[arg(long, help_heading = "TLS")]
+    pub tls_leafnodes: bool,
+
     /// Your own server certificate (PEM) instead of a generated one (with --tls-key; implies --tls)
     #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
     pub tls_cert: Option<PathBuf>,

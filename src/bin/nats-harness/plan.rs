@@ -248,6 +248,8 @@ fn apply_tls_flags(opts: &mut ServerOptions, args: &StartArgs) {
         || args.tls_handshake_first
         || args.tls_websocket
         || args.tls_routes
+        || args.tls_gateways
+        || args.tls_leafnodes
         || args.tls_cert.is_some();
     if !any {
         return;
@@ -257,6 +259,8 @@ fn apply_tls_flags(opts: &mut ServerOptions, args: &StartArgs) {
     tls.handshake_first |= args.tls_handshake_first;
     tls.websocket |= args.tls_websocket;
     tls.routes |= args.tls_routes;
+    tls.gateways |= args.tls_gateways;
+    tls.leafnodes |= args.tls_leafnodes;
     if let Some(cert) = &args.tls_cert {
         tls.cert_file = Some(cert.clone());
         tls.key_file = args.tls_key.clone();

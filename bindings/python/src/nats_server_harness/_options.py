@@ -79,6 +79,11 @@ class TlsOptions(TypedDict, total=False):
     websocket: bool
     #: TLS on cluster routes too (in a cluster's options; nodes verify each other against the CA).
     routes: bool
+    #: TLS on the gateways of a supercluster too (in its ``server`` options; both ends verify against the CA).
+    gateways: bool
+    #: TLS on leaf node links too: a hub's leaf listener (``leafnodes=True``) and a leaf's ``leaf_remotes``;
+    #: set it on the hub and on its leaves (they share the process's CA).
+    leafnodes: bool
     #: Your own server certificate (PEM) instead of a generated one; needs ``key_file``.
     cert_file: Optional[StrPath]
     #: The private key of ``cert_file``.

@@ -1,6 +1,6 @@
 /* TLS through the C ABI with the real NATS C client (Debian's libnats-dev, built with OpenSSL): a server with
  * generated certificates verified against its CA, mTLS with and without the generated client certificate, a TLS
- * cluster a client fails over in, and bad TLS options. (This libnats has no TLS-handshake-first option: that case
+ * cluster a client fails over in, a TLS leaf connection, and bad TLS options. (This libnats has no TLS-handshake-first option: that case
  * is tested in Rust, Python and Go.) */
 #define _DEFAULT_SOURCE /* usleep under -std=c11 */
 #include <stdatomic.h>
@@ -195,11 +195,57 @@ static void test_bad_tls_options_are_clear_errors(void) {
     nats_server_string_free(key);
 }
 
+/* A TLS leaf connection, from the options JSON alone: the hub's leaf listener and the leaf's remote share the
+ * process's CA. A nats.c client on the hub receives what a nats.c client on the leaf publishes. */
+static void test_a_message_crosses_a_tls_leaf_connection(void) {
+    nats_server_t *hub = NULL, *leaf = NULL;
+    natsConnection *on_hub = NULL, *on_leaf = NULL;
+    natsSubscription *sub = NULL;
+    natsMsg *msg = NULL;
+    char *leaf_url = NULL, *hub_url = NULL, *url = NULL, *ca = NULL, json[1024];
+
+    REQUIRE_OK(nats_server_run("{\"leafnodes\": true, \"tls\": {\"leafnodes\": true}}", &hub, &err));
+    EXPECT_OK(nats_server_leafnode_url(hub, &leaf_url, &err));
+    REQUIRE(leaf_url != NULL);
+    snprintf(json, sizeof json, "{\"leaf_remotes\": [{\"urls\": [\"%s\"]}], \"tls\": {\"leafnodes\": true}}", leaf_url);
+    REQUIRE_OK(nats_server_run(json, &leaf, &err));
+    EXPECT_OK(nats_server_wait_for_leaf_connections(hub, 1, 10000, &err));
+    EXPECT_OK(nats_server_ca_file(hub, &ca, &err));
+    EXPECT_OK(nats_server_client_url(hub, &hub_url, &err));
+    EXPECT_OK(nats_server_client_url(leaf, &url, &err));
+    const char *hub_urls[] = {hub_url}, *leaf_urls[] = {url};
+    NATS_OK(connect_tls(&on_hub, hub_urls, 1, ca, NULL, NULL, false));
+    NATS_OK(connect_tls(&on_leaf, leaf_urls, 1, ca, NULL, NULL, false));
+    NATS_OK(natsConnection_SubscribeSync(&sub, on_hub, "from.leaf"));
+    NATS_OK(natsConnection_Flush(on_hub));
+    /* Interest crosses the leaf connection asynchronously: publish until it arrives (bounded). */
+    natsStatus got = NATS_TIMEOUT;
+    for (int i = 0; i < 100 && got != NATS_OK; i++) {
+        NATS_OK(natsConnection_PublishString(on_leaf, "from.leaf", "over tls"));
+        NATS_OK(natsConnection_Flush(on_leaf));
+        got = natsSubscription_NextMsg(&msg, sub, 100);
+    }
+    CHECK(got == NATS_OK);
+    CHECK(msg != NULL && natsMsg_GetDataLength(msg) == 8);
+cleanup:
+    natsMsg_Destroy(msg);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(on_leaf);
+    natsConnection_Destroy(on_hub);
+    EXPECT_OK(nats_server_free(leaf));
+    EXPECT_OK(nats_server_free(hub));
+    nats_server_string_free(leaf_url);
+    nats_server_string_free(hub_url);
+    nats_server_string_free(url);
+    nats_server_string_free(ca);
+}
+
 int main(void) {
     RUN(test_tls_verifies_against_the_generated_ca);
     RUN(test_mtls_with_and_without_a_client_certificate);
     RUN(test_a_client_fails_over_in_a_tls_cluster);
     RUN(test_bad_tls_options_are_clear_errors);
+    RUN(test_a_message_crosses_a_tls_leaf_connection);
     nats_CloseAndWait(0);
     return summary();
 }

@@ -1,7 +1,7 @@
 //! Finding the `nats-server` binary and reading its version.
 //!
-//! Lookup order: an explicit path in the options > the `NATS_SERVER_BIN` environment variable > `nats-server` on
-//! `PATH`. Version probes (`nats-server --version`) are cached per path for the life of the process.
+//! Lookup order: an explicit path in the options (`binary`) > a release (`version`, installed when missing, see
+//! [`crate::Installer`]) > the `NATS_SERVER_BIN` environment variable > `nats-server` on `PATH`. Version probes (`nats-server --version`) are cached per path for the life of the process.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,9 +50,21 @@ impl std::fmt::Display for Version {
     }
 }
 
-/// Resolves the binary to run: `explicit` if given, else `$NATS_SERVER_BIN`, else `nats-server` on `PATH`.
-/// Returns an absolute path to an existing executable file, or a [`ErrorKind::BinaryNotFound`] error saying
-/// where it looked and how to install one.
+/// Resolves the binary to run: `explicit` if given, else the release `version` (installed when missing), else
+/// `$NATS_SERVER_BIN`, else `nats-server` on `PATH`. Returns an absolute path to an existing executable file, or
+/// a [`ErrorKind::BinaryNotFound`] (or [`ErrorKind::Install`]) error saying where it looked and what to do.
+pub fn resolve_for(explicit: Option<&Path>, version: Option<&str>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        return check_executable(path, "the `binary` option");
+    }
+    if let Some(spec) = version {
+        return Ok(crate::install::resolve(spec)?.binary);
+    }
+    resolve(None)
+}
+
+/// Resolves the binary to run without a release: `explicit` if given, else `$NATS_SERVER_BIN`, else
+/// `nats-server` on `PATH`.
 pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(path) = explicit {
         return check_executable(path, "the `binary` option");
@@ -121,6 +133,16 @@ pub fn version(binary: &Path) -> Result<Version> {
     if let Some(v) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(binary) {
         return Ok(*v);
     }
+    let v = probe_version(binary)?;
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(binary.to_path_buf(), v);
+    Ok(v)
+}
+
+/// Runs `binary --version` (every time, no cache) and parses the answer.
+pub(crate) fn probe_version(binary: &Path) -> Result<Version> {
     let output = Command::new(binary)
         .arg("--version")
         .output()
@@ -142,10 +164,6 @@ pub fn version(binary: &Path) -> Result<Version> {
             ),
         )
     })?;
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(binary.to_path_buf(), v);
     Ok(v)
 }
 

@@ -35,12 +35,15 @@ mod supercluster;
 
 mod options;
 
+mod install;
+
 mod boundary;
 
 use std::ffi::{c_char, c_int};
 
 pub use auth::*;
 pub use cluster::*;
+pub use install::*;
 pub use options::*;
 pub use server::*;
 pub use status::nats_server_status;

@@ -277,6 +277,25 @@ static void options_spawn_stop_timeout_host() {
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", c.stop_node(5, 1ms));
 }
 
+// Releases: an install error throws with the version and the source's answer; versions_json lists the cache.
+static void install_errors() {
+    char dir[] = "/tmp/nats-server-cpp-cache-XXXXXX";
+    CHECK(mkdtemp(dir) != nullptr);
+    setenv("NATS_SERVER_CACHE", dir, 1);
+    setenv("NATS_SERVER_SOURCES", "github", 1);
+    setenv("NATS_SERVER_RELEASES_URL", "http://127.0.0.1:9", 1);
+    EXPECT_ERROR(NATS_SERVER_INSTALL, "could not install nats-server 2.98.7; tried github (http://127.0.0.1:9)",
+                 nats_server::install("2.98.7"));
+    CHECK(nats_server::versions_json(true).find("\"installed\":[]") != std::string::npos);
+    nats_server::server s("{}");
+    EXPECT_ERROR(NATS_SERVER_INSTALL, "2.98.7", s.upgrade("2.98.7"));
+    CHECK(s.is_running());  // a failed install leaves the server as it was
+    unsetenv("NATS_SERVER_CACHE");
+    unsetenv("NATS_SERVER_SOURCES");
+    unsetenv("NATS_SERVER_RELEASES_URL");
+    rmdir(dir);
+}
+
 int main() {
     run("options_spawn_stop_timeout_host", options_spawn_stop_timeout_host);
     run("raii_server", raii_server);
@@ -287,6 +306,7 @@ int main() {
     run("operator_creds", operator_creds);
     run("raii_cluster", raii_cluster);
     run("raii_supercluster_and_leaf", raii_supercluster_and_leaf);
+    run("install_errors", install_errors);
     nats_CloseAndWait(0);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

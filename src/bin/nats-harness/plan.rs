@@ -228,6 +228,9 @@ fn apply_server_flags(opts: &mut ServerOptions, args: &StartArgs) {
     if let Some(binary) = &args.binary {
         opts.binary = Some(binary.clone());
     }
+    if let Some(version) = &args.server_version {
+        opts.version = Some(version.clone());
+    }
     if args.debug {
         opts.debug = true;
     }

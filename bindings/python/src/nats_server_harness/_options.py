@@ -176,6 +176,8 @@ class SuperclusterOptions(TypedDict, total=False):
     names: Sequence[str]
     #: The options every node starts from (``port``, ``cluster``, ``gateway`` and ``store_dir`` must stay unset).
     server: ServerOptions
+    #: One release per cluster (mixed-version superclusters; ``""``: the template's).
+    versions: Sequence[str]
     #: How long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds. Default 30 000.
     ready_timeout_ms: int
 
@@ -212,6 +214,7 @@ class SuperclusterKeywords(SuperclusterOptions, total=False):
     which goes into the ``server`` template."""
 
     binary: Optional[StrPath]
+    version: Optional[str]
     config_file: Optional[StrPath]
     config: Optional[str]
     jetstream: bool

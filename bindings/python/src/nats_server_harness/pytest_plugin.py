@@ -15,9 +15,12 @@ Fixtures:
   the hub's ``/leafz`` lists the leaf.
 - ``nats_server_settings``: the resolved settings (binary, keep policy, log lines).
 
-Versions: a test that takes the ``nats_server_version`` argument runs once per release of ``--nats-server-versions
-2.14,2.15`` (ini ``nats_server_versions``, else ``$NATS_SERVER_VERSIONS``; none: once, with ``None``, the default
-binary); pass it on as ``version=nats_server_version``.
+Versions: with ``--nats-server-versions 2.14,2.15`` (ini ``nats_server_versions``, else ``$NATS_SERVER_VERSIONS``)
+every test that uses a function-scoped fixture (``nats_server``, ``nats_cluster``, ``nats_supercluster``, the
+factories, the async fixtures, ...) or takes ``nats_server_version`` runs once per release, on servers of that
+release (installed into the per-user cache when missing) unless it names a ``binary`` or ``version`` itself; the
+``nats_server_version`` fixture says which (``None`` when no releases are listed: the default binary, one run).
+The session-scoped factories always use the default binary.
 
 Marker: ``@pytest.mark.requires_nats_server("2.11")`` skips the test (saying why) when the nats-server the plugin
 runs by default is older than that release. A test that wants a given release asks for it with the ``version``
@@ -83,13 +86,19 @@ class Settings:
     #: How many log lines to attach to a failing test's report.
     log_lines: int
 
-    def server_options(self, options: dict[str, Any], template: bool = False) -> dict[str, Any]:
-        """``options`` with the plugin's binary and keep policy filled in where the caller gave none (for a
-        cluster, ``template=True`` also looks into its ``server`` template)."""
+    def server_options(
+        self, options: dict[str, Any], template: bool = False, version: str | None = None
+    ) -> dict[str, Any]:
+        """``options`` with the plugin's binary (or, when the test runs once per release, that ``version``) and
+        keep policy filled in where the caller gave none (for a cluster, ``template=True`` also looks into its
+        ``server`` template)."""
         given = dict(options)
         inner = given.get("server") if template else None
         inner_keys = set(inner) if isinstance(inner, dict) else set()
-        if self.binary is not None and "binary" not in given and "binary" not in inner_keys:
+        chosen = {"binary", "version"} & (set(given) | inner_keys)
+        if version is not None and not chosen:
+            given["version"] = version
+        elif self.binary is not None and "binary" not in given and "binary" not in inner_keys:
             given["binary"] = self.binary
         if "keep" not in given and "keep" not in inner_keys:
             given["keep"] = self.keep  # on-failure: kept once the plugin marks it failed
@@ -180,13 +189,15 @@ def _state(config: pytest.Config) -> _State:
 class ServerFactory:
     """Starts servers with the plugin's settings applied; closes them all when its fixture ends."""
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: _State, version: str | None = None) -> None:
         self._state = state
+        #: The release this factory starts where the caller names neither ``binary`` nor ``version``.
+        self._version = version
         self._made: list[Server] = []
 
     def __call__(self, **options: Unpack[ServerOptions]) -> Server:
         given = dict(options)
-        document = self._state.settings.server_options(given)
+        document = self._state.settings.server_options(given, version=self._version)
         server = Server(**document)
         self._made.append(server)
         self._state.created(server)
@@ -205,12 +216,14 @@ class ServerFactory:
 class ClusterFactory:
     """Starts clusters with the plugin's settings applied; closes them all when its fixture ends."""
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: _State, version: str | None = None) -> None:
         self._state = state
+        #: The release this factory starts where the caller names neither ``binary`` nor ``version``.
+        self._version = version
         self._made: list[Cluster] = []
 
     def __call__(self, **options: Unpack[ClusterKeywords]) -> Cluster:
-        document = self._state.settings.server_options(dict(options), template=True)
+        document = self._state.settings.server_options(dict(options), template=True, version=self._version)
         cluster = Cluster(**document)
         self._made.append(cluster)
         self._state.created(cluster)
@@ -229,12 +242,14 @@ class ClusterFactory:
 class SuperclusterFactory:
     """Starts superclusters with the plugin's settings applied; closes them all when its fixture ends."""
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: _State, version: str | None = None) -> None:
         self._state = state
+        #: The release this factory starts where the caller names neither ``binary`` nor ``version``.
+        self._version = version
         self._made: list[Supercluster] = []
 
     def __call__(self, **options: Unpack[SuperclusterKeywords]) -> Supercluster:
-        document = self._state.settings.server_options(dict(options), template=True)
+        document = self._state.settings.server_options(dict(options), template=True, version=self._version)
         supercluster = Supercluster(**document)
         self._made.append(supercluster)
         self._state.created(supercluster)
@@ -361,9 +376,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         or config.getini("nats_server_versions")
         or os.environ.get("NATS_SERVER_VERSIONS", "")
     )
-    versions: list[str | None] = [v.strip() for v in str(listed).split(",") if v.strip()] or [None]
-    ids = [v or "default" for v in versions]
-    metafunc.parametrize("nats_server_version", versions, ids=ids)
+    versions = [v.strip() for v in str(listed).split(",") if v.strip()]
+    if versions:  # none listed: the `nats_server_version` fixture gives None (the default binary)
+        metafunc.parametrize("nats_server_version", versions, ids=versions)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -487,6 +502,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(str(path))
 
 
+@pytest.fixture
+def nats_server_version() -> str | None:
+    """The release this test runs against: one of ``--nats-server-versions`` (the test runs once per release),
+    or ``None`` when none are listed (the plugin's default binary)."""
+    return None
+
+
 @pytest.fixture(scope="session")
 def nats_server_settings(pytestconfig: pytest.Config) -> Settings:
     """The plugin's resolved settings (binary, keep policy, log lines)."""
@@ -494,17 +516,17 @@ def nats_server_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture
-def nats_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]:
+def nats_server_factory(request: pytest.FixtureRequest, nats_server_version: str | None) -> Iterator[ServerFactory]:
     """``nats_server_factory(**options)`` starts a server; all are closed after the test."""
-    factory = ServerFactory(_state(request.config))
+    factory = ServerFactory(_state(request.config), nats_server_version)
     yield factory
     factory.close()
 
 
 @pytest.fixture
-def nats_cluster_factory(request: pytest.FixtureRequest) -> Iterator[ClusterFactory]:
+def nats_cluster_factory(request: pytest.FixtureRequest, nats_server_version: str | None) -> Iterator[ClusterFactory]:
     """``nats_cluster_factory(**options)`` starts a cluster; all are closed after the test."""
-    factory = ClusterFactory(_state(request.config))
+    factory = ClusterFactory(_state(request.config), nats_server_version)
     yield factory
     factory.close()
 
@@ -561,9 +583,11 @@ def nats_cluster(nats_cluster_factory: ClusterFactory) -> Cluster:
 
 
 @pytest.fixture
-def nats_supercluster_factory(request: pytest.FixtureRequest) -> Iterator[SuperclusterFactory]:
+def nats_supercluster_factory(
+    request: pytest.FixtureRequest, nats_server_version: str | None
+) -> Iterator[SuperclusterFactory]:
     """``nats_supercluster_factory(**options)`` starts a supercluster; all are closed after the test."""
-    factory = SuperclusterFactory(_state(request.config))
+    factory = SuperclusterFactory(_state(request.config), nats_server_version)
     yield factory
     factory.close()
 

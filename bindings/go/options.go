@@ -144,6 +144,8 @@ type SuperclusterOptions struct {
 	Names []string `json:"names,omitempty"`
 	// Server holds the options every node starts from. Leave Port, Cluster, Gateway and StoreDir unset.
 	Server Options `json:"server"`
+	// Versions gives one release per cluster, for mixed-version superclusters ("": the template's).
+	Versions []string `json:"versions,omitempty"`
 	// ReadyTimeoutMS is how long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds;
 	// 0 means 30 000.
 	ReadyTimeoutMS uint64 `json:"ready_timeout_ms,omitempty"`

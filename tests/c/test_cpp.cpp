@@ -296,6 +296,15 @@ static void install_errors() {
     rmdir(dir);
 }
 
+// Releases per cluster of a supercluster: the `versions` field of the shared JSON schema.
+static void supercluster_versions() {
+    nats_server::supercluster sc(R"({"clusters": 2, "nodes": 1, "versions": ["2.14", "2.15"]})");
+    CHECK(sc.node(0, 0).version().rfind("2.14.", 0) == 0);
+    CHECK(sc.node(1, 0).version().rfind("2.15.", 0) == 0);
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "`versions` has 1 entries for 2 clusters",
+                 nats_server::supercluster(R"({"clusters": 2, "versions": ["2.14"]})"));
+}
+
 int main() {
     run("options_spawn_stop_timeout_host", options_spawn_stop_timeout_host);
     run("raii_server", raii_server);
@@ -307,6 +316,7 @@ int main() {
     run("raii_cluster", raii_cluster);
     run("raii_supercluster_and_leaf", raii_supercluster_and_leaf);
     run("install_errors", install_errors);
+    run("supercluster_versions", supercluster_versions);
     nats_CloseAndWait(0);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -258,6 +258,13 @@ static void test_install_errors(void) {
     CHECK_STR_CONTAINS(text, "\"installed\":[]");
     CHECK_STR_CONTAINS(text, "\"available\":[]");
     nats_server_string_free(text);
+    /* A supercluster cluster's release that cannot be installed: the install error, nothing left running. */
+    nats_supercluster_t *sc = (nats_supercluster_t *)&text; /* must come back NULL */
+    EXPECT_ERROR(NATS_SERVER_INSTALL, "nats-server 2.98.7",
+                 nats_supercluster_run("{\"clusters\": 2, \"nodes\": 1, \"versions\": [\"\", \"2.98.7\"]}", &sc, &err));
+    CHECK(sc == NULL);
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "`versions` has 1 entries for 2 clusters",
+                 nats_supercluster_run("{\"clusters\": 2, \"versions\": [\"2.14\"]}", &sc, &err));
     CHECK(strcmp(nats_server_status_name(NATS_SERVER_INSTALL), "NATS_SERVER_INSTALL") == 0);
     unsetenv("NATS_SERVER_CACHE");
     unsetenv("NATS_SERVER_SOURCES");

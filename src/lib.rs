@@ -39,6 +39,7 @@ mod process;
 mod ready;
 mod server;
 mod supercluster;
+mod tls;
 mod unique;
 mod workdir;
 
@@ -67,6 +68,7 @@ pub use options::{
 };
 pub use server::{Ports, Server};
 pub use supercluster::Supercluster;
+pub use tls::{TlsFiles, TlsOptions};
 
 /// This library's version, e.g. `"0.2.0"` (not nats-server's: see [`Server::version`]). The C ABI hands it out
 /// as `nats_server_library_version()`.

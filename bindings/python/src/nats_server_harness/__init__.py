@@ -62,6 +62,7 @@ from ._options import (
     ServerOptions,
     SuperclusterKeywords,
     SuperclusterOptions,
+    TlsOptions,
 )
 
 try:  # the installed distribution's version: the crate's (set once, in Cargo.toml)
@@ -114,6 +115,7 @@ __all__ = [
     "SuperclusterKeywords",
     "SuperclusterOptions",
     "TimeoutError",
+    "TlsOptions",
     "Unavailable",
     "User",
     "abi_version",

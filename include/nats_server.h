@@ -586,6 +586,34 @@ nats_server_status nats_server_monitor_status(const nats_server_t *server,
                                               char **error);
 
 /**
+ * The client URL through the server's fault proxy, e.g. `nats://127.0.0.1:PORT` (the server was started with
+ * `"client_proxy": true`; otherwise `NATS_SERVER_INVALID_OPTIONS`). Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_proxied_url(const nats_server_t *server,
+                                           char **out,
+                                           char **error);
+
+/**
+ * Adds a fault to the client link, given as a toxiproxy toxic document, e.g.
+ * `{"type": "latency", "stream": "downstream", "toxicity": 1.0, "attributes": {"latency": 50, "jitter": 0}}`
+ * (types `latency`, `bandwidth`, `timeout`, `reset_peer`, `slow_close`, `slicer`, `limit_data`; `name` defaults
+ * to `<type>_<stream>`). A bad document or value is `NATS_SERVER_INVALID_OPTIONS` naming it.
+ */
+nats_server_status nats_server_fault_add(nats_server_t *server,
+                                         const char *fault_json,
+                                         char **error);
+
+/**
+ * Removes the client link's fault named `name`, or every fault when `name` is NULL.
+ */
+nats_server_status nats_server_fault_remove(nats_server_t *server, const char *name, char **error);
+
+/**
+ * Takes the client link down (`up` false: open connections are closed, new ones refused) or up again.
+ */
+nats_server_status nats_server_link_set_up(nats_server_t *server, bool up, char **error);
+
+/**
  * Starts a cluster from options given as one JSON document (the schema of the Rust `ClusterOptions`; NULL or
  * `{}` means three nodes without JetStream) and returns once it is ready: full mesh and, with JetStream, a meta
  * leader every node agrees on and every node healthy.
@@ -729,6 +757,40 @@ nats_server_status nats_cluster_wait_for_leader(const nats_cluster_t *cluster,
  * `NATS_SERVER_UNAVAILABLE` when they do not agree or there is none (see `nats_cluster_wait_for_leader`).
  */
 nats_server_status nats_cluster_meta_leader(const nats_cluster_t *cluster, size_t *out, char **error);
+
+/**
+ * Cuts every route between nodes of different groups, given as a JSON array of arrays of 0-based node indexes,
+ * e.g. `[[0], [1, 2]]`; nodes not named form one more group together. An index out of range or named twice is
+ * `NATS_SERVER_INVALID_ARGUMENT`; a cluster started without `"route_proxies": true` is
+ * `NATS_SERVER_INVALID_OPTIONS`.
+ */
+nats_server_status nats_cluster_partition(nats_cluster_t *cluster,
+                                          const char *groups_json,
+                                          char **error);
+
+/**
+ * Brings every route link up again after `nats_cluster_partition`.
+ */
+nats_server_status nats_cluster_heal(nats_cluster_t *cluster, char **error);
+
+/**
+ * Adds a fault (a toxiproxy toxic document, as for `nats_server_fault_add`) to the route link node `from` dials
+ * to node `to`.
+ */
+nats_server_status nats_cluster_route_fault_add(nats_cluster_t *cluster,
+                                                size_t from,
+                                                size_t to,
+                                                const char *fault_json,
+                                                char **error);
+
+/**
+ * Removes the fault named `name` (every fault when NULL) from the route link node `from` dials to node `to`.
+ */
+nats_server_status nats_cluster_route_fault_remove(nats_cluster_t *cluster,
+                                                   size_t from,
+                                                   size_t to,
+                                                   const char *name,
+                                                   char **error);
 
 /**
  * The creds file (user JWT and seed, mode 0600) of `user` in `account`, for a server started with

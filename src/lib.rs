@@ -35,6 +35,7 @@ mod jwt;
 mod links;
 mod options;
 mod process;
+mod proxy;
 mod ready;
 mod server;
 mod supercluster;
@@ -63,6 +64,7 @@ pub use options::{
     ClusterListener, ClusterOptions, GatewayListener, Keep, LeafRemote, RemoteGateway,
     ServerOptions, SuperclusterOptions,
 };
+pub use proxy::{Direction, Fault, FaultKind, Proxy};
 pub use server::{Ports, Server};
 pub use supercluster::Supercluster;
 

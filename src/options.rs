@@ -199,6 +199,9 @@ pub struct ServerOptions {
     pub startup_timeout_ms: u64,
     /// What to keep after the server is dropped; default from `NATS_SERVER_KEEP`, else on-failure.
     pub keep: Option<Keep>,
+    /// Puts a fault proxy in front of the client port: clients given `proxied_url()` go through it, and the test
+    /// injects faults with `client_proxy()`. The direct URL stays available.
+    pub client_proxy: bool,
 }
 
 impl Default for ServerOptions {
@@ -234,6 +237,7 @@ impl Default for ServerOptions {
             wait_for_routes: false,
             startup_timeout_ms: 10_000,
             keep: None,
+            client_proxy: false,
         }
     }
 }
@@ -313,6 +317,8 @@ impl ServerOptions {
         startup_timeout_ms: u64 => |v| v;
         /// Sets what to keep after drop.
         keep: Keep => Some;
+        /// Puts a fault proxy in front of the client port.
+        client_proxy: bool => |v| v;
     }
 
     /// The host the options ask for: `host` when set, else the harness's default `127.0.0.1` (a configuration
@@ -553,6 +559,9 @@ pub struct ClusterOptions {
     /// How long to wait for the cluster to be ready (mesh formed, JetStream leader known), in milliseconds.
     /// Default 30 000.
     pub ready_timeout_ms: u64,
+    /// Routes every node-to-node connection through its own fault proxy (one per ordered pair of nodes), for
+    /// `partition`, `heal` and faults on single route links.
+    pub route_proxies: bool,
 }
 
 impl Default for ClusterOptions {
@@ -565,6 +574,7 @@ impl Default for ClusterOptions {
             node_names: Vec::new(),
             node_store_dirs: Vec::new(),
             ready_timeout_ms: 30_000,
+            route_proxies: false,
         }
     }
 }
@@ -590,6 +600,8 @@ impl ClusterOptions {
         node_store_dirs: Vec<PathBuf> => |v| v;
         /// Sets the readiness timeout in milliseconds.
         ready_timeout_ms: u64 => |v| v;
+        /// Routes every node-to-node connection through its own fault proxy.
+        route_proxies: bool => |v| v;
     }
 
     /// Enables JetStream on every node.
@@ -811,6 +823,7 @@ impl SuperclusterOptions {
             node_names: Vec::new(),
             node_store_dirs: Vec::new(),
             ready_timeout_ms: self.ready_timeout_ms,
+            route_proxies: false,
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::links;
 use crate::options::{Keep, ServerOptions, DEFAULT_HOST};
 use crate::process;
+use crate::proxy::Proxy;
 use crate::ready::{self, url_host, NotReady, PortsFile};
 use crate::workdir::WorkDir;
 
@@ -76,6 +77,8 @@ pub struct Server {
     log_offset: u64,
     /// Generated keys, seed and creds files and the config text using them (empty without auth options).
     credentials: Credentials,
+    /// The fault proxy in front of the client port (option `client_proxy`); closed and joined when dropped.
+    client_proxy: Option<Proxy>,
     /// Declared last: dropped after the process is gone.
     dir: WorkDir,
 }
@@ -138,6 +141,7 @@ impl Server {
             output_offset: 0,
             log_offset: 0,
             credentials,
+            client_proxy: None,
             dir,
         };
         server.spawn_process()?;
@@ -376,6 +380,31 @@ impl Server {
         )
     }
 
+    /// The fault proxy in front of the client port, when the server was started with `client_proxy`: add and
+    /// remove faults on it while clients connected to [`Server::proxied_url`] run.
+    pub fn client_proxy(&self) -> Option<&Proxy> {
+        self.client_proxy.as_ref()
+    }
+
+    /// The client proxy, or an error saying how to get one.
+    pub(crate) fn require_client_proxy(&self) -> Result<&Proxy> {
+        self.client_proxy.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                "the server has no fault proxy; start it with `client_proxy: true`",
+            )
+        })
+    }
+
+    /// The client URL through the fault proxy, e.g. `nats://127.0.0.1:40123`, when the server was started with
+    /// `client_proxy` (the direct [`Server::client_url`] stays available).
+    pub fn proxied_url(&self) -> Option<String> {
+        self.client_proxy.as_ref().map(|p| {
+            let host = url_host(&p.listen_addr().ip().to_string());
+            format!("{}://{host}:{}", self.scheme(), p.port())
+        })
+    }
+
     /// The monitoring base URL, e.g. `http://127.0.0.1:8222` (`https://` when the server serves it with TLS),
     /// when monitoring is on.
     pub fn monitoring_url(&self) -> Option<String> {
@@ -465,6 +494,24 @@ impl Server {
             .unwrap_or_default()
             .to_string();
         links::wait_hub_lists(self, &name, Instant::now() + timeout)
+    }
+
+    /// The cluster listener's socket address, for proxies that forward to it.
+    pub(crate) fn cluster_addr(&self) -> Result<std::net::SocketAddr> {
+        let port = self.ports.cluster.ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                "the server has no cluster listener",
+            )
+        })?;
+        let host = self.opts.listen_host();
+        let ip = ready::dial_host(host).parse().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                format!("proxied routes need `host` to be an IP address, not {host:?}"),
+            )
+        })?;
+        Ok(std::net::SocketAddr::new(ip, port))
     }
 
     /// The server's private directory (config, log, output, ports file, default store).
@@ -848,6 +895,9 @@ impl Server {
             Err(not_ready) => return Err(self.startup_failure(not_ready)),
         };
         self.record_ports(&ports);
+        if let Err(e) = self.attach_client_proxy() {
+            return Err(self.fail_start(e));
+        }
         if let Err(e) = self.await_links(deadline) {
             return Err(self.fail_start(e));
         }
@@ -855,6 +905,30 @@ impl Server {
             if let Err(not_ready) = self.wait_for_routes(deadline) {
                 return Err(self.startup_failure(not_ready));
             }
+        }
+        Ok(())
+    }
+
+    /// With `client_proxy`: points the client link's fault proxy at the client port, starting the proxy at the
+    /// first ready (ports are kept across restarts, so its address stays the same for the server's life).
+    fn attach_client_proxy(&mut self) -> Result<()> {
+        if !self.opts.client_proxy {
+            return Ok(());
+        }
+        let host = ready::dial_host(&self.host()).to_string();
+        let ip: std::net::IpAddr =
+            host.trim_matches(|c| c == '[' || c == ']')
+                .parse()
+                .map_err(|_| {
+                    Error::new(
+                ErrorKind::InvalidOptions,
+                format!("`client_proxy` needs the server's host to be an IP address, not {host:?}"),
+            )
+                })?;
+        let target = std::net::SocketAddr::new(ip, self.ports.client);
+        match &self.client_proxy {
+            Some(proxy) => proxy.set_target(target),
+            None => self.client_proxy = Some(Proxy::new(&ip.to_string(), target)?),
         }
         Ok(())
     }

@@ -277,6 +277,28 @@ static void options_spawn_stop_timeout_host() {
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", c.stop_node(5, 1ms));
 }
 
+static void faults() {
+    nats_server::server s(R"({"client_proxy": true})");
+    CHECK(s.proxied_url() != s.client_url());
+    CHECK(round_trip(s.proxied_url()));
+    s.fault_add(R"({"type":"latency","stream":"upstream","attributes":{"latency":50}})");
+    s.fault_add(R"({"type":"latency","stream":"downstream","attributes":{"latency":50}})");
+    auto started = std::chrono::steady_clock::now();
+    CHECK(round_trip(s.proxied_url()));  // connect, subscribe, publish, receive: several round trips
+    CHECK(std::chrono::steady_clock::now() - started >= 100ms);
+    s.fault_remove("latency_upstream");
+    s.fault_remove_all();
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "cannot be negative",
+                 s.fault_add(R"({"type":"latency","attributes":{"latency":-1}})"));
+    nats_server::cluster c(R"({"nodes": 3, "route_proxies": true})");
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "node index 7", c.partition("[[0],[7]]"));
+    c.partition("[[0],[1,2]]");
+    c.heal();
+    c.wait_ready(30s);
+    c.route_fault_add(0, 1, R"({"type":"bandwidth","attributes":{"rate":1000}})");
+    c.route_fault_remove_all(0, 1);
+}
+
 int main() {
     run("options_spawn_stop_timeout_host", options_spawn_stop_timeout_host);
     run("raii_server", raii_server);
@@ -287,6 +309,7 @@ int main() {
     run("operator_creds", operator_creds);
     run("raii_cluster", raii_cluster);
     run("raii_supercluster_and_leaf", raii_supercluster_and_leaf);
+    run("faults", faults);
     nats_CloseAndWait(0);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

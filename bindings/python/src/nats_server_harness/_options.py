@@ -137,6 +137,8 @@ class ServerOptions(TypedDict, total=False):
     #: What to keep of the private directory when closed; default ``$NATS_SERVER_KEEP``, else on-failure (kept
     #: once :meth:`Server.mark_failed` was called; the pytest plugin calls it for a failed test).
     keep: Optional[Keep]
+    #: A fault proxy in front of the client port (:attr:`Server.proxied_url`, :meth:`Server.add_fault`).
+    client_proxy: bool
 
 
 class ClusterOptions(TypedDict, total=False):
@@ -156,6 +158,8 @@ class ClusterOptions(TypedDict, total=False):
     node_store_dirs: Sequence[StrPath]
     #: How long to wait for the cluster to be ready, in milliseconds. Default 30 000.
     ready_timeout_ms: int
+    #: Every route through its own fault proxy (:meth:`Cluster.partition`, :meth:`Cluster.heal`).
+    route_proxies: bool
 
 
 class SuperclusterOptions(TypedDict, total=False):
@@ -220,6 +224,7 @@ class SuperclusterKeywords(SuperclusterOptions, total=False):
     args: Sequence[str]
     startup_timeout_ms: int
     keep: Optional[Keep]
+    client_proxy: bool
 
 
 #: The fields of the Rust ``ClusterOptions``; any other keyword of ``Cluster(...)`` belongs to the node template.

@@ -1,0 +1,163 @@
+"""The fault proxy from Python, with the real nats-py client: reset_peer, latency, bandwidth, blackhole,
+partitions and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import nats
+import pytest
+from nats.aio.msg import Msg
+
+from nats_server_harness import Cluster, InvalidArgument, InvalidOptions, Server
+
+from conftest import eventually, run
+
+
+def both(fault: dict[str, object]) -> list[dict[str, object]]:
+    return [{**fault, "stream": stream} for stream in ("upstream", "downstream")]
+
+
+def test_a_client_reconnects_after_reset_peer_and_its_subscription_still_receives() -> None:
+    with Server(client_proxy=True, keep="never") as server:
+        assert server.proxied_url != server.client_url
+
+        async def main() -> bytes:
+            disconnected, reconnected = asyncio.Event(), asyncio.Event()
+
+            async def on_disconnect() -> None:
+                disconnected.set()
+
+            async def on_reconnect() -> None:
+                reconnected.set()
+
+            nc = await nats.connect(
+                server.proxied_url,
+                reconnect_time_wait=0.02,
+                max_reconnect_attempts=-1,
+                disconnected_cb=on_disconnect,
+                reconnected_cb=on_reconnect,
+            )
+            sub = await nc.subscribe("after.reset")
+            await nc.flush()
+            server.add_fault({"type": "reset_peer", "attributes": {"timeout": 0}})
+            await asyncio.wait_for(disconnected.wait(), 10)
+            server.remove_fault()
+            await asyncio.wait_for(reconnected.wait(), 10)
+            publisher = await nats.connect(server.client_url)
+            while True:  # the resubscription may still be on its way
+                await publisher.publish("after.reset", b"again")
+                await publisher.flush()
+                try:
+                    msg = await sub.next_msg(timeout=0.1)
+                    break
+                except nats.errors.TimeoutError:
+                    continue
+            await publisher.close()
+            await nc.close()
+            return msg.data
+
+        assert run(main()) == b"again"
+
+
+def test_a_request_under_latency_takes_at_least_the_added_time() -> None:
+    with Server(client_proxy=True, keep="never") as server:
+
+        async def main() -> float:
+            responder = await nats.connect(server.client_url)
+
+            async def echo(msg: Msg) -> None:
+                await msg.respond(msg.data)
+
+            await responder.subscribe("echo", cb=echo)
+            await responder.flush()
+            nc = await nats.connect(server.proxied_url)
+            for fault in both({"type": "latency", "attributes": {"latency": 50}}):
+                server.add_fault(fault)
+            started = time.monotonic()
+            await nc.request("echo", b"slow", timeout=5)
+            took = time.monotonic() - started
+            await nc.close()
+            await responder.close()
+            return took
+
+        took = run(main())
+        print(f"request with 50 ms latency each way took {took * 1000:.1f} ms")
+        assert took >= 0.1
+
+
+def test_a_slow_consumer_under_a_bandwidth_limit_is_reported_by_the_server() -> None:
+    config = 'max_payload: 64KB\nmax_pending: 256KB\nwrite_deadline: "500ms"'
+    with Server(client_proxy=True, config=config, keep="never") as server:
+
+        async def main() -> int:
+            consumer = await nats.connect(server.proxied_url, max_reconnect_attempts=0)
+            await consumer.subscribe("flood")
+            await consumer.flush()
+            server.add_fault({"type": "bandwidth", "stream": "downstream", "attributes": {"rate": 10}})
+            publisher = await nats.connect(server.client_url)
+            payload = b"x" * 32 * 1024
+            while True:
+                for _ in range(64):
+                    await publisher.publish("flood", payload)
+                await publisher.flush()
+                count = int(server.monitor("varz")["slow_consumers"])
+                if count > 0:
+                    await publisher.close()
+                    await consumer.close()
+                    return count
+
+        assert run(main(), timeout=60) >= 1
+
+
+def test_a_blackhole_is_detected_by_the_clients_ping_interval() -> None:
+    with Server(client_proxy=True, keep="never") as server:
+
+        async def main() -> None:
+            disconnected = asyncio.Event()
+
+            async def on_disconnect() -> None:
+                disconnected.set()
+
+            nc = await nats.connect(
+                server.proxied_url,
+                ping_interval=0.2,
+                max_outstanding_pings=2,
+                reconnect_time_wait=0.02,
+                disconnected_cb=on_disconnect,
+            )
+            for fault in both({"type": "timeout", "attributes": {"timeout": 0}}):
+                server.add_fault(fault)
+            await asyncio.wait_for(disconnected.wait(), 10)
+            server.remove_fault()
+            await nc.close()
+
+        run(main())
+
+
+def test_bad_faults_and_partitions_are_clear_errors() -> None:
+    with Server(client_proxy=True, keep="never") as server:
+        with pytest.raises(InvalidOptions, match="cannot be negative"):
+            server.add_fault({"type": "latency", "attributes": {"latency": -5}})
+        with pytest.raises(InvalidOptions, match="absurd"):
+            server.add_fault({"type": "slow_close", "attributes": {"delay": 10**9}})
+        with pytest.raises(InvalidOptions, match="no fault named"):
+            server.remove_fault("nope")
+        server.set_link_up(False)
+        server.set_link_up(True)
+    with Server(keep="never") as plain, pytest.raises(InvalidOptions, match="client_proxy"):
+        plain.add_fault({"type": "latency", "attributes": {"latency": 1}})
+    with Cluster(nodes=3, route_proxies=True, keep="never") as cluster:
+        with pytest.raises(InvalidArgument, match="node index 4"):
+            cluster.partition([[0], [4]])
+        with pytest.raises(InvalidArgument, match="more than once"):
+            cluster.partition([[0, 1], [1, 2]])
+        cluster.partition([[0], [1, 2]])
+        eventually(lambda: not cluster[0].monitor("routez")["routes"], what="node 0 loses its routes")
+        cluster.heal()
+        cluster.wait_ready(30)
+        cluster.add_route_fault(0, 1, {"type": "latency", "attributes": {"latency": 1}})
+        cluster.remove_route_fault(0, 1)
+        with pytest.raises(InvalidArgument, match="out of range"):
+            cluster.add_route_fault(0, 3, {"type": "latency", "attributes": {"latency": 1}})

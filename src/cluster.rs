@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::options::{ClusterListener, ClusterOptions, GatewayListener, ServerOptions};
+use crate::options::{
+    ClusterListener, ClusterOptions, GatewayListener, RemoteGateway, ServerOptions,
+};
 use crate::proxy::routes::RouteLinks;
 use crate::proxy::Proxy;
 use crate::ready::{dial_host, url_host, Backoff};
@@ -52,13 +54,40 @@ pub(crate) struct NodeLinks {
     pub expected_peers: usize,
     /// Route URLs to reserved closed ports, for the padding.
     pub padding: Vec<String>,
+    /// With `gateway_proxies`: each node's gateways go to its own proxies instead of `gateway`'s URLs.
+    pub gateway_proxies: Option<GatewayProxies>,
+}
+
+/// The gateway proxies of a supercluster, as one node of cluster `cluster` sees them.
+#[derive(Clone, Debug)]
+pub(crate) struct GatewayProxies {
+    /// Proxies between every pair of nodes in different clusters, by index among all nodes (`cluster * nodes + i`).
+    pub links: std::sync::Arc<RouteLinks>,
+    /// This cluster's index.
+    pub cluster: usize,
+    /// Every cluster's name, in order.
+    pub names: Vec<String>,
+    /// Nodes per cluster.
+    pub nodes: usize,
 }
 
 impl NodeLinks {
-    fn apply(&self, node: &mut ServerOptions) {
+    /// Applies the links to node `i`'s options.
+    fn apply(&self, node: &mut ServerOptions, i: usize) {
         node.gateway = self.gateway.clone();
-        let gateway_urls: usize = self
-            .gateway
+        if let (Some(gateway), Some(p)) = (node.gateway.as_mut(), &self.gateway_proxies) {
+            let me = p.cluster * p.nodes + i;
+            gateway.advertise = Some(p.links.advertise().to_string());
+            gateway.gateways = (0..p.names.len())
+                .filter(|&d| d != p.cluster)
+                .map(|d| RemoteGateway {
+                    name: p.names[d].clone(),
+                    urls: p.links.urls_to(me, d * p.nodes..(d + 1) * p.nodes),
+                })
+                .collect();
+        }
+        let gateway = &node.gateway;
+        let gateway_urls: usize = gateway
             .iter()
             .flat_map(|g| &g.gateways)
             .map(|g| g.urls.len())
@@ -172,7 +201,7 @@ impl Cluster {
             vec![placeholder_route],
             route_links.as_ref(),
         );
-        links.apply(&mut first);
+        links.apply(&mut first, 0);
         let first = Server::run(&first).map_err(|e| e.context("cluster node 1 failed to start"))?;
         if let Some(links) = &route_links {
             links.set_target(0, first.cluster_addr()?);
@@ -209,7 +238,7 @@ impl Cluster {
                     vec![seed.clone()],
                     self.route_links.as_ref(),
                 );
-                links.apply(&mut node);
+                links.apply(&mut node, i);
                 std::thread::Builder::new()
                     .name(format!("start node {}", i + 1))
                     .spawn(move || {

@@ -66,7 +66,7 @@ pub use options::{
 };
 pub use proxy::{Direction, Fault, FaultKind, Proxy};
 pub use server::{Ports, Server};
-pub use supercluster::Supercluster;
+pub use supercluster::{GatewayLink, Supercluster};
 
 /// This library's version, e.g. `"0.2.0"` (not nats-server's: see [`Server::version`]). The C ABI hands it out
 /// as `nats_server_library_version()`.

@@ -28,6 +28,9 @@ pub(crate) fn config_blocks(opts: &ServerOptions, ports: &Ports) -> String {
             quote(&gateway.name),
             port_value(gateway.port.or(ports.gateway))
         ));
+        if let Some(advertise) = &gateway.advertise {
+            text.push_str(&format!("  advertise: {}\n", quote(advertise)));
+        }
         if !gateway.gateways.is_empty() {
             text.push_str("  gateways: [\n");
             for remote in &gateway.gateways {

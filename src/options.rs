@@ -86,6 +86,9 @@ pub struct GatewayListener {
     pub port: Option<u16>,
     /// The other clusters to connect to, each by name with gateway URLs of some of its nodes.
     pub gateways: Vec<RemoteGateway>,
+    /// The `host:port` the server gives other gateways to reach it (default: its listener's). A supercluster with
+    /// `gateway_proxies` sets a closed one, so no gateway learns a direct address that bypasses the proxies.
+    pub advertise: Option<String>,
 }
 
 /// Another cluster a gateway connects to.
@@ -712,6 +715,9 @@ pub struct SuperclusterOptions {
     /// How long to wait for the supercluster to be ready (meshes, gateways, JetStream leader), in milliseconds.
     /// Default 30 000.
     pub ready_timeout_ms: u64,
+    /// Routes every gateway connection through its own fault proxy (one per ordered pair of nodes in different
+    /// clusters), for `partition` (of clusters), `heal` and faults on single gateway links.
+    pub gateway_proxies: bool,
 }
 
 impl Default for SuperclusterOptions {
@@ -722,6 +728,7 @@ impl Default for SuperclusterOptions {
             names: Vec::new(),
             server: ServerOptions::default(),
             ready_timeout_ms: 30_000,
+            gateway_proxies: false,
         }
     }
 }
@@ -743,6 +750,8 @@ impl SuperclusterOptions {
         server: ServerOptions => |v| v;
         /// Sets the readiness timeout in milliseconds.
         ready_timeout_ms: u64 => |v| v;
+        /// Routes every gateway connection through its own fault proxy.
+        gateway_proxies: bool => |v| v;
     }
 
     /// Enables JetStream on every node.

@@ -498,17 +498,26 @@ impl Server {
 
     /// The cluster listener's socket address, for proxies that forward to it.
     pub(crate) fn cluster_addr(&self) -> Result<std::net::SocketAddr> {
-        let port = self.ports.cluster.ok_or_else(|| {
+        self.link_addr(self.ports.cluster, "cluster")
+    }
+
+    /// The gateway listener's socket address, for proxies that forward to it.
+    pub(crate) fn gateway_addr(&self) -> Result<std::net::SocketAddr> {
+        self.link_addr(self.ports.gateway, "gateway")
+    }
+
+    fn link_addr(&self, port: Option<u16>, what: &str) -> Result<std::net::SocketAddr> {
+        let port = port.ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidOptions,
-                "the server has no cluster listener",
+                format!("the server has no {what} listener"),
             )
         })?;
         let host = self.opts.listen_host();
         let ip = ready::dial_host(host).parse().map_err(|_| {
             Error::new(
                 ErrorKind::InvalidOptions,
-                format!("proxied routes need `host` to be an IP address, not {host:?}"),
+                format!("proxied {what} links need `host` to be an IP address, not {host:?}"),
             )
         })?;
         Ok(std::net::SocketAddr::new(ip, port))

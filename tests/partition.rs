@@ -57,8 +57,16 @@ fn every_route_goes_through_a_proxy() {
     let links = cluster.route_links().unwrap();
     assert_eq!(links.len(), 6, "one proxy per ordered pair");
     for k in 0..3 {
-        let routes = routes_of(&cluster, k);
-        assert!(routes.len() >= 2, "node {k} has routes {routes:?}");
+        // Both other nodes are reached. Eventually: under load a route between two nodes that both dial each
+        // other can be replaced shortly after the mesh was first seen complete (seen once in 20 busy runs).
+        let routes = eventually(Duration::from_secs(10), || {
+            let routes = routes_of(&cluster, k);
+            let peers: HashSet<&String> = routes.iter().map(|(_, _, p)| p).collect();
+            match peers.len() {
+                2 => Ok(routes.clone()),
+                _ => Err(format!("node {k}: {routes:?}")),
+            }
+        });
         let dialled: HashSet<u16> = links
             .iter()
             .filter(|(from, _, _)| *from == k)
@@ -79,9 +87,6 @@ fn every_route_goes_through_a_proxy() {
                  proxies' connections to it {accepted:?}"
             );
         }
-        // Both other nodes are reached.
-        let peers: HashSet<&String> = routes.iter().map(|(_, _, p)| p).collect();
-        assert_eq!(peers.len(), 2, "node {k}: {routes:?}");
     }
 }
 

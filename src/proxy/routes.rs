@@ -24,14 +24,25 @@ impl RouteLinks {
     /// Proxies for every ordered pair of `nodes`, listening on `host`, their targets still unknown; every node
     /// will advertise `advertise` (a reserved closed `host:port`) for routes.
     pub(crate) fn new(nodes: usize, host: &str, advertise: String) -> Result<RouteLinks> {
+        RouteLinks::for_pairs(nodes, host, advertise, |_, _| true)
+    }
+
+    /// Proxies for the ordered pairs `(i, j)`, `i != j`, of `nodes` for which `linked(i, j)` holds (a
+    /// supercluster's gateway links: pairs of nodes in different clusters, by their index among all nodes).
+    pub(crate) fn for_pairs(
+        nodes: usize,
+        host: &str,
+        advertise: String,
+        linked: impl Fn(usize, usize) -> bool,
+    ) -> Result<RouteLinks> {
         let mut links = Vec::with_capacity(nodes);
         for i in 0..nodes {
             let mut row = Vec::with_capacity(nodes);
             for j in 0..nodes {
-                row.push(if i == j {
-                    None
-                } else {
+                row.push(if i != j && linked(i, j) {
                     Some(Proxy::start(host, None)?)
+                } else {
+                    None
                 });
             }
             links.push(row);
@@ -49,6 +60,14 @@ impl RouteLinks {
         self.links[i]
             .iter()
             .flatten()
+            .map(|p| format!("nats://{}", p.listen_addr()))
+            .collect()
+    }
+
+    /// The URLs of the proxies node `i` dials to reach each of `targets` (those that exist).
+    pub(crate) fn urls_to(&self, i: usize, targets: std::ops::Range<usize>) -> Vec<String> {
+        targets
+            .filter_map(|j| self.links[i][j].as_ref())
             .map(|p| format!("nats://{}", p.listen_addr()))
             .collect()
     }

@@ -989,6 +989,45 @@ nats_server_status nats_supercluster_wait_for_leader(const nats_supercluster_t *
                                                      char **error);
 
 /**
+ * Cuts every gateway link between clusters of different groups, given as a JSON array of arrays of 0-based
+ * cluster indexes, e.g. `[[0], [1]]`; clusters not named form one more group together. Routes inside each cluster
+ * are untouched. A cluster index out of range or named twice is `NATS_SERVER_INVALID_ARGUMENT`; a supercluster
+ * started without `"gateway_proxies": true` is `NATS_SERVER_INVALID_OPTIONS`.
+ */
+nats_server_status nats_supercluster_partition(nats_supercluster_t *sc,
+                                               const char *groups_json,
+                                               char **error);
+
+/**
+ * Brings every gateway link up again after `nats_supercluster_partition`.
+ */
+nats_server_status nats_supercluster_heal(nats_supercluster_t *sc, char **error);
+
+/**
+ * Adds a fault (a toxiproxy toxic document, as for `nats_server_fault_add`) to the gateway link node
+ * `from_index` of cluster `from_cluster` dials to node `to_index` of cluster `to_cluster` (the clusters differ).
+ */
+nats_server_status nats_supercluster_gateway_fault_add(nats_supercluster_t *sc,
+                                                       size_t from_cluster,
+                                                       size_t from_index,
+                                                       size_t to_cluster,
+                                                       size_t to_index,
+                                                       const char *fault_json,
+                                                       char **error);
+
+/**
+ * Removes the fault named `name` (every fault when NULL) from a gateway link (as for
+ * `nats_supercluster_gateway_fault_add`).
+ */
+nats_server_status nats_supercluster_gateway_fault_remove(nats_supercluster_t *sc,
+                                                          size_t from_cluster,
+                                                          size_t from_index,
+                                                          size_t to_cluster,
+                                                          size_t to_index,
+                                                          const char *name,
+                                                          char **error);
+
+/**
  * New, empty server options (the defaults: loopback, dynamic ports, monitoring on, JetStream off), owned by the
  * caller: free with `nats_server_options_free`.
  *

@@ -517,6 +517,27 @@ public:
         detail::call([&](char **e) { return nats_supercluster_set_keep(h_, static_cast<int32_t>(keep), e); });
     }
     void mark_failed() { detail::call([&](char **e) { return nats_supercluster_mark_failed(h_, e); }); }
+
+    // Gateway links (options {"gateway_proxies": true}).
+    /// Cuts every gateway link between clusters of different groups, e.g. "[[0],[1]]" (0-based cluster indexes).
+    void partition(const std::string &groups_json) {
+        detail::call([&](char **e) { return nats_supercluster_partition(h_, groups_json.c_str(), e); });
+    }
+    /// Brings every gateway link up again.
+    void heal() { detail::call([&](char **e) { return nats_supercluster_heal(h_, e); }); }
+    /// Adds a fault (a toxiproxy toxic document) to the gateway link node (fc, fi) dials to node (tc, ti).
+    void gateway_fault_add(std::size_t fc, std::size_t fi, std::size_t tc, std::size_t ti,
+                           const std::string &fault_json) {
+        detail::call([&](char **e) {
+            return nats_supercluster_gateway_fault_add(h_, fc, fi, tc, ti, fault_json.c_str(), e);
+        });
+    }
+    /// Removes every fault from the gateway link node (fc, fi) dials to node (tc, ti).
+    void gateway_fault_remove_all(std::size_t fc, std::size_t fi, std::size_t tc, std::size_t ti) {
+        detail::call([&](char **e) {
+            return nats_supercluster_gateway_fault_remove(h_, fc, fi, tc, ti, nullptr, e);
+        });
+    }
     void wait_ready(std::chrono::milliseconds timeout) {
         detail::call([&](char **e) { return nats_supercluster_wait_ready(h_, ms(timeout), e); });
     }

@@ -121,3 +121,51 @@ func (c *Cluster) RemoveRouteFaults(from, to int) error {
 		return C.nats_cluster_route_fault_remove(h, index(from), index(to), nil, e)
 	})
 }
+
+// Partition cuts every gateway link between clusters of different groups (0-based cluster indexes), e.g.
+// Partition([]int{0}, []int{1}); clusters not named form one more group together; routes are untouched
+// (SuperclusterOptions.GatewayProxies). An index out of range or named twice is ErrInvalidArgument.
+func (sc *Supercluster) Partition(groups ...[]int) error {
+	if groups == nil {
+		groups = [][]int{}
+	}
+	text, err := json.Marshal(groups)
+	if err != nil {
+		return err
+	}
+	doc, err := cString(string(text), "groups")
+	if err != nil {
+		return err
+	}
+	defer freeC(doc)
+	return sc.call("Partition", func(h *C.nats_supercluster_t, e **C.char) C.nats_server_status {
+		return C.nats_supercluster_partition(h, doc, e)
+	})
+}
+
+// Heal brings every gateway link up again after Partition.
+func (sc *Supercluster) Heal() error {
+	return sc.call("Heal", func(h *C.nats_supercluster_t, e **C.char) C.nats_server_status {
+		return C.nats_supercluster_heal(h, e)
+	})
+}
+
+// AddGatewayFault adds a fault to the gateway link node fromNode of cluster fromCluster dials to node toNode of
+// cluster toCluster (the clusters differ).
+func (sc *Supercluster) AddGatewayFault(fromCluster, fromNode, toCluster, toNode int, f Fault) error {
+	doc, err := f.document("AddGatewayFault")
+	if err != nil {
+		return err
+	}
+	defer freeC(doc)
+	return sc.call("AddGatewayFault", func(h *C.nats_supercluster_t, e **C.char) C.nats_server_status {
+		return C.nats_supercluster_gateway_fault_add(h, index(fromCluster), index(fromNode), index(toCluster), index(toNode), doc, e)
+	})
+}
+
+// RemoveGatewayFaults removes every fault from a gateway link (as for AddGatewayFault).
+func (sc *Supercluster) RemoveGatewayFaults(fromCluster, fromNode, toCluster, toNode int) error {
+	return sc.call("RemoveGatewayFaults", func(h *C.nats_supercluster_t, e **C.char) C.nats_server_status {
+		return C.nats_supercluster_gateway_fault_remove(h, index(fromCluster), index(fromNode), index(toCluster), index(toNode), nil, e)
+	})
+}

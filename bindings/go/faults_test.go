@@ -194,3 +194,89 @@ func TestBadFaultsAndPartitionsAreClearErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// firstAcross publishes payload on "across" until sub receives a message (interest crosses gateways
+// asynchronously) and returns the first one received.
+func firstAcross(t *testing.T, pub *nats.Conn, sub *nats.Subscription, payload string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := pub.Publish("across", []byte(payload)); err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := sub.NextMsg(100 * time.Millisecond); err == nil {
+			return string(m.Data)
+		}
+	}
+	t.Fatalf("no message crossed the gateways")
+	return ""
+}
+
+func TestAPartitionOfClustersStopsGatewayTrafficUntilHeal(t *testing.T) {
+	t.Parallel()
+	sc := natsserver.RunSuperclusterT(t, natsserver.SuperclusterOptions{Clusters: 2, Nodes: 1, GatewayProxies: true})
+	west, err := nats.Connect(sc.Node(0, 0).ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer west.Close()
+	east, err := nats.Connect(sc.Node(1, 0).ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer east.Close()
+	sub, err := west.SubscribeSync("across")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := west.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstAcross(t, east, sub, "before"); got != "before" {
+		t.Fatalf("got %q", got)
+	}
+	for {
+		if _, err := sub.NextMsg(50 * time.Millisecond); err != nil {
+			break // drained the copies published while interest crossed
+		}
+	}
+	if err := sc.Partition([]int{0}, []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the gateways to drop", func() bool {
+		for c := 0; c < 2; c++ {
+			gatewayz, err := sc.Node(c, 0).Monitor("gatewayz")
+			out, _ := gatewayz["outbound_gateways"].(map[string]any)
+			if err != nil || len(out) != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if err := east.Publish("across", []byte("during")); err != nil {
+		t.Fatal(err)
+	}
+	if err := east.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstAcross(t, east, sub, "after"); got != "after" {
+		t.Fatalf("a message published during the partition crossed it: got %q first", got)
+	}
+	wantErr(t, sc.Partition([]int{0}, []int{2}), natsserver.ErrInvalidArgument, "cluster index 2")
+	wantErr(t, sc.AddGatewayFault(0, 0, 0, 0, latency("upstream", 1)), natsserver.ErrInvalidArgument, "both nodes")
+	if err := sc.AddGatewayFault(0, 0, 1, 0, latency("upstream", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.RemoveGatewayFaults(0, 0, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+}

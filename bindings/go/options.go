@@ -114,6 +114,8 @@ type GatewayListener struct {
 	Port int `json:"port,omitempty"`
 	// Gateways are the other clusters to connect to.
 	Gateways []RemoteGateway `json:"gateways,omitempty"`
+	// Advertise is the host:port given to other gateways to reach this server; "" means the listener's.
+	Advertise string `json:"advertise,omitempty"`
 }
 
 // RemoteGateway is another cluster a gateway connects to.
@@ -147,6 +149,9 @@ type SuperclusterOptions struct {
 	// ReadyTimeoutMS is how long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds;
 	// 0 means 30 000.
 	ReadyTimeoutMS uint64 `json:"ready_timeout_ms,omitempty"`
+	// GatewayProxies routes every gateway connection through its own fault proxy (Partition, Heal,
+	// AddGatewayFault).
+	GatewayProxies bool `json:"gateway_proxies,omitempty"`
 	// Extra holds more top-level fields, written over the ones above (see Options.Extra).
 	Extra map[string]any `json:"-"`
 }

@@ -299,6 +299,19 @@ static void faults() {
     c.route_fault_remove_all(0, 1);
 }
 
+static void gateway_faults() {
+    nats_server::supercluster sc(R"({"clusters": 2, "nodes": 1, "gateway_proxies": true})");
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "cluster index 4", sc.partition("[[0],[4]]"));
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "both nodes are in cluster 0",
+                 sc.gateway_fault_add(0, 0, 0, 0, R"({"type":"latency","attributes":{"latency":5}})"));
+    sc.gateway_fault_add(0, 0, 1, 0, R"({"type":"latency","attributes":{"latency":5}})");
+    sc.gateway_fault_remove_all(0, 0, 1, 0);
+    sc.partition("[[0],[1]]");
+    sc.heal();
+    sc.wait_ready(30s);
+    CHECK(round_trip(sc.node(1, 0).client_url()));
+}
+
 int main() {
     run("options_spawn_stop_timeout_host", options_spawn_stop_timeout_host);
     run("raii_server", raii_server);
@@ -310,6 +323,7 @@ int main() {
     run("raii_cluster", raii_cluster);
     run("raii_supercluster_and_leaf", raii_supercluster_and_leaf);
     run("faults", faults);
+    run("gateway_faults", gateway_faults);
     nats_CloseAndWait(0);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

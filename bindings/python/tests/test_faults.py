@@ -8,9 +8,11 @@ import time
 
 import nats
 import pytest
+from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
-from nats_server_harness import Cluster, InvalidArgument, InvalidOptions, Server
+from nats_server_harness import Cluster, InvalidArgument, InvalidOptions, Server, Supercluster
 
 from conftest import eventually, run
 
@@ -161,3 +163,60 @@ def test_bad_faults_and_partitions_are_clear_errors() -> None:
         cluster.remove_route_fault(0, 1)
         with pytest.raises(InvalidArgument, match="out of range"):
             cluster.add_route_fault(0, 3, {"type": "latency", "attributes": {"latency": 1}})
+
+
+async def publish_until_received(publisher: Client, sub: Subscription, payload: bytes) -> Msg:
+    """Publishes on "across" until ``sub`` receives a message (interest crosses gateways asynchronously)."""
+    while True:
+        await publisher.publish("across", payload)
+        await publisher.flush()
+        try:
+            msg: Msg = await sub.next_msg(timeout=0.1)
+        except nats.errors.TimeoutError:
+            continue
+        return msg
+
+
+def test_a_partition_of_clusters_stops_gateway_traffic_until_heal() -> None:
+    with Supercluster(clusters=2, nodes=1, gateway_proxies=True, keep="never") as sc:
+
+        async def main() -> bytes:
+            west = await nats.connect(sc.node(0, 0).client_url)
+            east = await nats.connect(sc.node(1, 0).client_url)
+            sub = await west.subscribe("across")
+            await west.flush()
+            assert (await publish_until_received(east, sub, b"before")).data == b"before"
+            while True:  # drain the extra copies published while interest crossed
+                try:
+                    await sub.next_msg(timeout=0.05)
+                except nats.errors.TimeoutError:
+                    break
+            sc.partition([[0], [1]])
+            eventually(
+                lambda: (
+                    not sc.node(0, 0).monitor("gatewayz")["outbound_gateways"]
+                    and not sc.node(1, 0).monitor("gatewayz")["outbound_gateways"]
+                ),
+                what="the gateways to drop",
+            )
+            await east.publish("across", b"during")
+            await east.flush()
+            sc.heal()
+            sc.wait_ready(30)
+            first = await publish_until_received(east, sub, b"after")
+            await west.close()
+            await east.close()
+            return first.data
+
+        assert run(main()) == b"after", "a message published during the partition crossed it"
+        with pytest.raises(InvalidArgument, match="cluster index 3"):
+            sc.partition([[0], [3]])
+        with pytest.raises(InvalidArgument, match="both nodes are in cluster 1"):
+            sc.add_gateway_fault((1, 0), (1, 0), {"type": "latency", "attributes": {"latency": 1}})
+        sc.add_gateway_fault((0, 0), (1, 0), {"type": "latency", "attributes": {"latency": 1}})
+        sc.remove_gateway_fault((0, 0), (1, 0))
+    with (
+        Supercluster(clusters=2, nodes=1, keep="never") as plain,
+        pytest.raises(InvalidOptions, match="gateway_proxies"),
+    ):
+        plain.heal()

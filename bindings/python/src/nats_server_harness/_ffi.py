@@ -181,6 +181,17 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_cluster_heal": (c_int, [_HANDLE, _ERR]),
     "nats_cluster_route_fault_add": (c_int, [_HANDLE, c_size_t, c_size_t, c_char_p, _ERR]),
     "nats_cluster_route_fault_remove": (c_int, [_HANDLE, c_size_t, c_size_t, c_char_p, _ERR]),
+    # supercluster: gateway links
+    "nats_supercluster_partition": (c_int, [_HANDLE, c_char_p, _ERR]),
+    "nats_supercluster_heal": (c_int, [_HANDLE, _ERR]),
+    "nats_supercluster_gateway_fault_add": (
+        c_int,
+        [_HANDLE, c_size_t, c_size_t, c_size_t, c_size_t, c_char_p, _ERR],
+    ),
+    "nats_supercluster_gateway_fault_remove": (
+        c_int,
+        [_HANDLE, c_size_t, c_size_t, c_size_t, c_size_t, c_char_p, _ERR],
+    ),
 }
 
 _lock = threading.Lock()

@@ -985,3 +985,32 @@ class Supercluster:
     def mark_failed(self) -> None:
         """Records that the test using this supercluster failed (under on-failure, its directories are kept)."""
         self._with(lambda h: _ffi.call("nats_supercluster_mark_failed", h))
+
+    # ----- gateway links (option ``gateway_proxies=True``) --------------------------------------------------------
+
+    def partition(self, groups: Sequence[Sequence[int]]) -> None:
+        """Cuts every gateway link between clusters of different groups (0-based cluster indexes), e.g.
+        ``partition([[0], [1]])``; clusters not named form one more group together. Routes are untouched."""
+        document = json.dumps([[int(c) for c in group] for group in groups])
+        self._with(lambda h: _ffi.call("nats_supercluster_partition", h, document.encode()))
+
+    def heal(self) -> None:
+        """Brings every gateway link up again."""
+        self._with(lambda h: _ffi.call("nats_supercluster_heal", h))
+
+    def add_gateway_fault(
+        self, from_node: tuple[int, int], to_node: tuple[int, int], fault: Union[Mapping[str, Any], str]
+    ) -> None:
+        """Adds a fault (a toxiproxy toxic, as for :meth:`Server.add_fault`) to the gateway link node
+        ``from_node`` (cluster, node) dials to node ``to_node`` of another cluster."""
+        (fc, fi), (tc, ti) = self._indices(*from_node), self._indices(*to_node)
+        document = fault if isinstance(fault, str) else json.dumps(fault)
+        self._with(lambda h: _ffi.call("nats_supercluster_gateway_fault_add", h, fc, fi, tc, ti, document.encode()))
+
+    def remove_gateway_fault(
+        self, from_node: tuple[int, int], to_node: tuple[int, int], name: Union[str, None] = None
+    ) -> None:
+        """Removes the fault named ``name`` (every fault when None) from a gateway link."""
+        (fc, fi), (tc, ti) = self._indices(*from_node), self._indices(*to_node)
+        encoded = None if name is None else name.encode()
+        self._with(lambda h: _ffi.call("nats_supercluster_gateway_fault_remove", h, fc, fi, tc, ti, encoded))

@@ -54,6 +54,8 @@ class GatewayListener(TypedDict, total=False):
     port: Optional[int]
     #: The other clusters to connect to.
     gateways: Sequence[RemoteGateway]
+    #: The ``host:port`` given to other gateways to reach this server (default: the listener's).
+    advertise: Optional[str]
 
 
 class LeafRemote(TypedDict, total=False):
@@ -176,6 +178,8 @@ class SuperclusterOptions(TypedDict, total=False):
     server: ServerOptions
     #: How long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds. Default 30 000.
     ready_timeout_ms: int
+    #: Every gateway connection through its own fault proxy (:meth:`Supercluster.partition`, :meth:`Supercluster.heal`).
+    gateway_proxies: bool
 
 
 class ClusterKeywords(ClusterOptions, total=False):

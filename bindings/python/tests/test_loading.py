@@ -135,7 +135,7 @@ def names_table() -> list[list[str]]:
 
 
 def test_the_readme_python_column_names_the_api() -> None:
-    owners: dict[str, object] = {"Server": h.Server, "Cluster": h.Cluster, "Supercluster": h.Supercluster, "h": h}
+    owners: dict[str, object] = {"Server": h.Server, "Cluster": h.Cluster, "h": h}
     rows = names_table()
     assert len(rows) >= 60
     for row in rows:

@@ -19,7 +19,12 @@ pub(crate) fn link_url(host: &str, port: u16) -> String {
 }
 
 /// The config blocks for gateways, leaf nodes, MQTT and the JetStream domain, with pinned ports where known.
-pub(crate) fn config_blocks(opts: &ServerOptions, ports: &Ports) -> String {
+/// `leaf_advertise`: the `host:port` the leaf node listener advertises (its fault proxy), when set.
+pub(crate) fn config_blocks(
+    opts: &ServerOptions,
+    ports: &Ports,
+    leaf_advertise: Option<&str>,
+) -> String {
     let host = quote(opts.listen_host());
     let mut text = String::new();
     if let Some(gateway) = &opts.gateway {
@@ -51,6 +56,9 @@ pub(crate) fn config_blocks(opts: &ServerOptions, ports: &Ports) -> String {
                 "  host: {host}\n  port: {}\n",
                 port_value(ports.leafnode)
             ));
+            if let Some(advertise) = leaf_advertise {
+                text.push_str(&format!("  advertise: {}\n", quote(advertise)));
+            }
         }
         if !opts.leaf_remotes.is_empty() {
             text.push_str("  remotes: [\n");
@@ -291,7 +299,7 @@ mod tests {
             leafnode: Some(7422),
             ..Ports::default()
         };
-        let text = config_blocks(&opts, &ports);
+        let text = config_blocks(&opts, &ports, None);
         assert!(text.contains("port: 7422"), "{text}");
         assert!(
             text.contains("mqtt {\n  host: \"127.0.0.1\"\n  port: -1"),

@@ -205,6 +205,10 @@ pub struct ServerOptions {
     /// Puts a fault proxy in front of the client port: clients given `proxied_url()` go through it, and the test
     /// injects faults with `client_proxy()`. The direct URL stays available.
     pub client_proxy: bool,
+    /// With `leafnodes`: puts a fault proxy in front of the leaf node listener and advertises the proxy's address,
+    /// so leaves (given `proxied_leafnode_url()`; [`crate::Server::run_leaf_of`] uses it) reach this hub only
+    /// through it; faults and link down/up with `leafnode_proxy()`.
+    pub leafnode_proxy: bool,
 }
 
 impl Default for ServerOptions {
@@ -241,6 +245,7 @@ impl Default for ServerOptions {
             startup_timeout_ms: 10_000,
             keep: None,
             client_proxy: false,
+            leafnode_proxy: false,
         }
     }
 }
@@ -322,6 +327,8 @@ impl ServerOptions {
         keep: Keep => Some;
         /// Puts a fault proxy in front of the client port.
         client_proxy: bool => |v| v;
+        /// Puts a fault proxy in front of the leaf node listener (with `leafnodes`).
+        leafnode_proxy: bool => |v| v;
     }
 
     /// The host the options ask for: `host` when set, else the harness's default `127.0.0.1` (a configuration
@@ -413,6 +420,11 @@ impl ServerOptions {
                      needs `leafnodes: true`)"
                 ));
             }
+        }
+        if self.leafnode_proxy && !self.leafnodes {
+            return invalid(
+                "`leafnode_proxy` needs `leafnodes: true` (a leaf node listener to proxy)".into(),
+            );
         }
         if self.jetstream_domain.is_some() && !self.jetstream {
             return invalid("`jetstream_domain` needs `jetstream: true`".into());

@@ -79,6 +79,8 @@ pub struct Server {
     credentials: Credentials,
     /// The fault proxy in front of the client port (option `client_proxy`); closed and joined when dropped.
     client_proxy: Option<Proxy>,
+    /// The fault proxy in front of the leaf node listener (option `leafnode_proxy`), advertised to leaves.
+    leafnode_proxy: Option<Proxy>,
     /// Declared last: dropped after the process is gone.
     dir: WorkDir,
 }
@@ -142,8 +144,15 @@ impl Server {
             log_offset: 0,
             credentials,
             client_proxy: None,
+            leafnode_proxy: None,
             dir,
         };
+        if server.opts.leafnode_proxy {
+            // Started before the first spawn: the config advertises its address. Its target is set once the leaf
+            // node port is known.
+            let ip = server.listen_ip("leafnode_proxy")?;
+            server.leafnode_proxy = Some(Proxy::start(&ip.to_string(), None)?);
+        }
         server.spawn_process()?;
         Ok(server)
     }
@@ -405,6 +414,31 @@ impl Server {
         })
     }
 
+    /// The fault proxy in front of the leaf node listener, when the server was started with `leafnode_proxy`: its
+    /// leaves reach it only through this proxy (add faults, or `disable()` it to cut them off).
+    pub fn leafnode_proxy(&self) -> Option<&Proxy> {
+        self.leafnode_proxy.as_ref()
+    }
+
+    /// The leaf node URL through the fault proxy, e.g. `nats://127.0.0.1:40123`, when the server was started with
+    /// `leafnode_proxy` (the direct [`Server::leafnode_url`] stays available, but leaves never learn it).
+    pub fn proxied_leafnode_url(&self) -> Option<String> {
+        self.leafnode_proxy
+            .as_ref()
+            .map(|p| links::link_url(&p.listen_addr().ip().to_string(), p.port()))
+    }
+
+    /// The IP address the server listens on, for a proxy in front of it (`what` names the option needing it).
+    fn listen_ip(&self, what: &str) -> Result<std::net::IpAddr> {
+        let host = ready::dial_host(self.opts.listen_host());
+        host.parse().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                format!("`{what}` needs `host` to be an IP address, not {host:?}"),
+            )
+        })
+    }
+
     /// The monitoring base URL, e.g. `http://127.0.0.1:8222` (`https://` when the server serves it with TLS),
     /// when monitoring is on.
     pub fn monitoring_url(&self) -> Option<String> {
@@ -469,12 +503,15 @@ impl Server {
     /// the hub's `/leafz` lists it. For a leaf of a cluster of hubs, set `leaf_remotes` with every hub node's
     /// [`Server::leafnode_url`] and call [`Server::run`].
     pub fn run_leaf_of(hub: &Server, opts: &ServerOptions) -> Result<Server> {
-        let url = hub.leafnode_url().ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidOptions,
-                "the hub has no leaf node listener; start it with `leafnodes: true`",
-            )
-        })?;
+        let url = hub
+            .proxied_leafnode_url()
+            .or_else(|| hub.leafnode_url())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidOptions,
+                    "the hub has no leaf node listener; start it with `leafnodes: true`",
+                )
+            })?;
         let mut opts = opts.clone();
         opts.leaf_remotes.push(crate::options::LeafRemote::new(url));
         if opts.name.is_none() {
@@ -910,6 +947,12 @@ impl Server {
         if let Err(e) = self.await_links(deadline) {
             return Err(self.fail_start(e));
         }
+        if let (Some(proxy), Some(port)) = (&self.leafnode_proxy, self.ports.leafnode) {
+            match self.listen_ip("leafnode_proxy") {
+                Ok(ip) => proxy.set_target(std::net::SocketAddr::new(ip, port)),
+                Err(e) => return Err(self.fail_start(e)),
+            }
+        }
         if self.opts.wait_for_routes {
             if let Err(not_ready) = self.wait_for_routes(deadline) {
                 return Err(self.startup_failure(not_ready));
@@ -1213,7 +1256,15 @@ impl Server {
                 quote(token)
             ));
         }
-        text.push_str(&links::config_blocks(&self.opts, &self.ports));
+        let leaf_advertise = self
+            .leafnode_proxy
+            .as_ref()
+            .map(|p| p.listen_addr().to_string());
+        text.push_str(&links::config_blocks(
+            &self.opts,
+            &self.ports,
+            leaf_advertise.as_deref(),
+        ));
         let path = self.dir.join(CONFIG_FILE);
         if !self.credentials.is_empty() {
             // Passwords and JWTs (the auth options): in this private file only.

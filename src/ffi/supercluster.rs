@@ -492,7 +492,9 @@ fn check_two_clusters(from: usize, to: usize) -> FfiResult<()> {
     if from == to {
         return Err(FfiError::new(
             nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
-            format!("both nodes are in cluster {from}: a gateway link joins two different clusters"),
+            format!(
+                "both nodes are in cluster {from}: a gateway link joins two different clusters"
+            ),
         ));
     }
     Ok(())

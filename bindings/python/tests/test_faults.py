@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import nats
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext
 
 from nats_server_harness import Cluster, InvalidArgument, InvalidOptions, Server, Supercluster
 
@@ -220,3 +222,115 @@ def test_a_partition_of_clusters_stops_gateway_traffic_until_heal() -> None:
         pytest.raises(InvalidOptions, match="gateway_proxies"),
     ):
         plain.heal()
+
+
+def meta_leader_seen_by(cluster: Cluster, k: int) -> str:
+    """The JetStream meta leader node ``k`` names ("" for none, or when it does not answer while electing)."""
+    try:
+        return str(cluster[k].monitor("jsz")["meta_cluster"].get("leader", ""))
+    except Exception:  # noqa: BLE001 - a node busy electing may not answer: no leader seen
+        return ""
+
+
+def stream_messages(cluster: Cluster, k: int, name: str) -> int | None:
+    """The message count node ``k`` holds for stream ``name`` (None when it does not answer or has no such stream)."""
+    try:
+        jsz = cluster[k].monitor("jsz?accounts=true&streams=true")
+    except Exception:  # noqa: BLE001
+        return None
+    for account in jsz.get("account_details") or []:
+        for stream in account.get("stream_detail") or []:
+            if stream["name"] == name:
+                return int(stream["state"]["messages"])
+    return None
+
+
+async def until(check: Callable[[], str | None], within: float) -> None:
+    """Polls ``check`` (blocking monitor calls, run in a thread) until it returns None; fails with its last reason."""
+    deadline = time.monotonic() + within
+    while (reason := await asyncio.to_thread(check)) is not None:
+        assert time.monotonic() < deadline, reason
+        await asyncio.sleep(0.02)
+
+
+class IdPublisher:
+    """Publishes orders.N with message id order-N, retrying each until acknowledged; ``acked`` counts them."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+        self.acked = 0
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self.stop.is_set():
+            msg_id = f"order-{self.acked}"
+            try:
+                await self.js.publish(f"orders.{self.acked}", msg_id.encode(), headers={"Nats-Msg-Id": msg_id})
+            except (
+                nats.errors.TimeoutError,
+                nats.errors.NoRespondersError,
+                nats.js.errors.APIError,
+                nats.js.errors.NoStreamResponseError,
+            ):
+                await asyncio.sleep(0.02)
+                continue
+            self.acked += 1
+
+    async def acked_at_least(self, k: int, within: float) -> None:
+        deadline = time.monotonic() + within
+        while self.acked < k:
+            assert time.monotonic() < deadline, f"fewer than {k} messages acknowledged in {within} s"
+            await asyncio.sleep(0.01)
+
+
+async def partition_while_publishing(cluster: Cluster, names: list[str]) -> tuple[int, int]:
+    """Runs the scenario; returns (acknowledged in total, acknowledged before the partition)."""
+    nc = await nats.connect(cluster[1].client_url)
+    js = nc.jetstream()
+    while True:  # the first API request may time out while a new cluster settles: retry (idempotent)
+        try:
+            await js.add_stream(name="ORDERS", subjects=["orders.>"], num_replicas=3)
+            break
+        except (nats.errors.TimeoutError, nats.js.errors.APIError):
+            await asyncio.sleep(0.1)
+    publisher = IdPublisher(js)
+    task = asyncio.create_task(publisher.run())
+    await publisher.acked_at_least(20, 20)
+    await asyncio.to_thread(cluster.partition, [[0], [1, 2]])
+    before = publisher.acked
+
+    def minority_leaderless() -> str | None:
+        minority = meta_leader_seen_by(cluster, 0)
+        majority = [meta_leader_seen_by(cluster, 1), meta_leader_seen_by(cluster, 2)]
+        if minority:
+            return f"node 0 still names leader {minority!r}"
+        if not majority[0] or majority[0] != majority[1] or majority[0] == names[0]:
+            return f"the majority names {majority}"
+        return None
+
+    await until(minority_leaderless, 60)
+    await publisher.acked_at_least(before + 20, 30)  # publishing continues on the majority side
+    assert not await asyncio.to_thread(meta_leader_seen_by, cluster, 0), "the minority elected a leader"
+
+    await asyncio.to_thread(cluster.heal)
+    await publisher.acked_at_least(publisher.acked + 10, 30)
+    publisher.stop.set()
+    await task
+    total = publisher.acked
+
+    def every_node_holds_all() -> str | None:
+        counts = [stream_messages(cluster, k, "ORDERS") for k in range(3)]
+        return None if all(c == total for c in counts) else f"{total} acknowledged; nodes hold {counts}"
+
+    await until(every_node_holds_all, 60)
+    await nc.close()
+    return total, before
+
+
+def test_a_jetstream_cluster_keeps_every_acknowledged_message_across_a_partition() -> None:
+    """Node 0 is cut off from nodes 1 and 2 while a publisher with message ids runs against node 1: publishing
+    continues, the minority names no meta leader, and after heal every node holds exactly the acknowledged count."""
+    with Cluster(nodes=3, jetstream=True, route_proxies=True, keep="never") as cluster:
+        names = [str(cluster[k].monitor("varz")["server_name"]) for k in range(3)]
+        total, before = run(partition_while_publishing(cluster, names), timeout=240)
+        assert total > before >= 20

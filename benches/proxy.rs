@@ -75,8 +75,15 @@ async fn request_latencies(url: &str, direct: &str, requests: usize) -> Vec<f64>
         }
     });
     let client = async_nats::connect(url).await.unwrap();
-    for _ in 0..20 {
-        client.request("svc", "warm".into()).await.unwrap();
+    // The responder's subscription reaches the server asynchronously (flush does not wait for it): until it
+    // does, a request gets "no responders". Warm up with 20 answered requests.
+    let mut answered = 0;
+    while answered < 20 {
+        match client.request("svc", "warm".into()).await {
+            Ok(_) => answered += 1,
+            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => {}
+            Err(e) => panic!("a warm-up request failed: {e}"),
+        }
     }
     let mut took = Vec::with_capacity(requests);
     for _ in 0..requests {

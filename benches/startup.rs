@@ -3,6 +3,7 @@
 //!     cargo bench --bench startup                 # default run counts
 //!     BENCH_RUNS=100 cargo bench --bench startup  # more runs for the single-server cases
 //!     BENCH_BARE_ONLY=1 cargo bench --bench startup  # the bare server alone (a baseline for other languages)
+//!     BENCH_TLS_ONLY=1 cargo bench --bench startup   # only the TLS start against the plain start
 //!
 //! "Bare" is the binary started by hand the way a careful script would: dynamic ports, a private ports file
 //! directory, polled every 50 µs until the ports file appears (for clusters: until every node's `/jsz` names the
@@ -19,6 +20,7 @@ use nats_server::internals::{
 };
 use nats_server::{
     Cluster, ClusterOptions, Keep, Server, ServerOptions, Supercluster, SuperclusterOptions,
+    TlsOptions,
 };
 
 fn main() {
@@ -41,6 +43,12 @@ fn main() {
     );
 
     let opts = ServerOptions::new().keep(Keep::Never).binary(&bin);
+    if !bare_only() {
+        compare_tls(runs, &opts);
+        if std::env::var_os("BENCH_TLS_ONLY").is_some_and(|v| v == "1") {
+            return;
+        }
+    }
     let js = opts.clone().jetstream(true);
     let bare_plain = compare(
         "plain",
@@ -148,6 +156,37 @@ fn compare(
     println!("{}", b.json("bare", slug));
     println!("{}", h.json("rust", slug));
     b
+}
+
+/// A harness start with generated TLS (client listener, mTLS) against a plain harness start, alternating, in the
+/// same run. The first TLS start of the process generates the CA and certificates (then reused): it is shown
+/// apart. Target: a ratio of medians of at most 1.2.
+fn compare_tls(runs: usize, plain: &ServerOptions) {
+    let tls = plain.clone().tls(TlsOptions::new().verify(true));
+    let first = start_only(|| Server::run(&tls).unwrap());
+    start_only(|| Server::run(plain).unwrap());
+    let (mut p, mut t, mut paired) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let plain_ms = start_only(|| Server::run(plain).unwrap());
+        let tls_ms = start_only(|| Server::run(&tls).unwrap());
+        p.push(plain_ms);
+        t.push(tls_ms);
+        paired.push(tls_ms - plain_ms);
+    }
+    let paired = stats(paired).median;
+    let (p, t) = (stats(p), stats(t));
+    println!(
+        "{:<28} {:>22} {:>22} {:>6.2}x {:>6.2} ms   (plain | tls; ratio of minimums {:.2}x; first tls start, \
+         generating the CA: {first:.1} ms)",
+        "tls vs plain (harness)",
+        p.show(),
+        t.show(),
+        t.median / p.median,
+        paired,
+        t.min / p.min
+    );
+    println!("{}", p.json("rust", "tls_baseline_plain"));
+    println!("{}", t.json("rust", "tls"));
 }
 
 /// `BENCH_BARE_ONLY=1` measures the bare server alone (scripts/bench.sh takes a baseline next to each language).

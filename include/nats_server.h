@@ -1103,6 +1103,31 @@ nats_server_status nats_server_options_to_json(const nats_server_options_t *opti
                                                char **out,
                                                char **error);
 
+/**
+ * The CA certificate (PEM) that signed the server's certificate: give it to the client to verify the server
+ * (nats.c: `natsOptions_LoadCATrustedCertificates`). The generated CA, shared by every server of the process, or
+ * your `tls.ca_file`. `NATS_SERVER_UNAVAILABLE` without TLS (or with your own certificate and no `tls.ca_file`).
+ * Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_ca_file(const nats_server_t *server,
+                                       char **out,
+                                       char **error);
+
+/**
+ * A client certificate (PEM) signed by the generated CA, for servers with `tls.verify` (mTLS; nats.c:
+ * `natsOptions_LoadCertificatesChain(opts, cert, key)`). `NATS_SERVER_UNAVAILABLE` without TLS or with your own
+ * certificate files. Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_client_cert_file(const nats_server_t *server,
+                                                char **out,
+                                                char **error);
+
+/**
+ * The private key (PEM, mode 0600) of the client certificate. `NATS_SERVER_UNAVAILABLE` as for
+ * `nats_server_client_cert_file`. Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_client_key_file(const nats_server_t *server, char **out, char **error);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

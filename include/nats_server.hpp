@@ -275,6 +275,11 @@ public:
     std::string dir() const { return text(nats_server_dir); }
     std::string store_dir() const { return text(nats_server_store_dir); }
     std::string log_path() const { return text(nats_server_log_path); }
+    /// TLS (the `tls` option): the CA to verify the server with, and the generated client certificate and key for
+    /// mTLS. Throw an error with status NATS_SERVER_UNAVAILABLE when the server has none.
+    std::string ca_file() const { return text(nats_server_ca_file); }
+    std::string client_cert_file() const { return text(nats_server_client_cert_file); }
+    std::string client_key_file() const { return text(nats_server_client_key_file); }
     std::string log_tail(std::size_t lines = 50) const {
         return detail::string_call([&](char **o, char **e) { return nats_server_log_tail(h_, lines, o, e); });
     }

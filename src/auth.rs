@@ -288,6 +288,15 @@ pub(crate) fn validate(o: &ServerOptions) -> Result<()> {
         if user.user.trim().is_empty() {
             return invalid(format!("`{field}`: a user has an empty `user` name"));
         }
+        if o.operator
+            && user.user == SYSTEM_USER
+            && field != format!("accounts.{SYSTEM_ACCOUNT}.users")
+        {
+            return invalid(format!(
+                "`{field}`: user {SYSTEM_USER:?} is reserved in operator mode for the generated user of the system \
+                 account {SYSTEM_ACCOUNT:?} (`creds(\"{SYSTEM_ACCOUNT}\", \"{SYSTEM_USER}\")`); choose another name"
+            ));
+        }
         if let Some(earlier) = seen.insert(&user.user, field.clone()) {
             return invalid(format!(
                 "`{field}`: user {:?} is also in `{earlier}`; user names must be unique in a server",

@@ -171,7 +171,7 @@ impl Cluster {
     /// first half of a start; [`Cluster::start_rest`] is the second. Superclusters run the halves of several
     /// clusters in step.
     pub(crate) fn start_first(opts: &ClusterOptions, links: &NodeLinks) -> Result<Cluster> {
-        opts.validate()?;
+        opts.validate_links(links.gateway.is_some())?;
         let name = opts
             .name
             .clone()
@@ -341,6 +341,21 @@ impl Cluster {
                 ),
             )
         })
+    }
+
+    /// The CA every node's certificate is signed by, with `server.tls` (the nodes share one CA).
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.servers.first().and_then(Server::ca_file)
+    }
+
+    /// A client certificate signed by the nodes' CA, with generated `server.tls` (for `tls.verify`).
+    pub fn client_cert_file(&self) -> Option<&std::path::Path> {
+        self.servers.first().and_then(Server::client_cert_file)
+    }
+
+    /// The private key of [`Cluster::client_cert_file`].
+    pub fn client_key_file(&self) -> Option<&std::path::Path> {
+        self.servers.first().and_then(Server::client_key_file)
     }
 
     // ----- node faults ---------------------------------------------------------------------------------------

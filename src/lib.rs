@@ -39,6 +39,7 @@ mod proxy;
 mod ready;
 mod server;
 mod supercluster;
+mod tls;
 mod unique;
 mod workdir;
 
@@ -67,6 +68,7 @@ pub use options::{
 pub use proxy::{Direction, Fault, FaultKind, Proxy};
 pub use server::{Ports, Server};
 pub use supercluster::{GatewayLink, Supercluster};
+pub use tls::{TlsFiles, TlsOptions};
 
 /// This library's version, e.g. `"0.2.0"` (not nats-server's: see [`Server::version`]). The C ABI hands it out
 /// as `nats_server_library_version()`.

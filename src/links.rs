@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::options::ServerOptions;
 use crate::ready::{dial_host, url_host, Backoff};
 use crate::server::{Ports, Server};
+use crate::tls::TlsFiles;
 
 /// The URL another server dials to reach `port` on `server`'s host (a gateway, leaf node or route URL).
 pub(crate) fn link_url(host: &str, port: u16) -> String {
@@ -19,13 +20,18 @@ pub(crate) fn link_url(host: &str, port: u16) -> String {
 }
 
 /// The config blocks for gateways, leaf nodes, MQTT and the JetStream domain, with pinned ports where known.
+/// `tls` is the server's TLS files when it has any: with `tls.gateways` / `tls.leafnodes` those links get TLS.
 /// `leaf_advertise`: the `host:port` the leaf node listener advertises (its fault proxy), when set.
 pub(crate) fn config_blocks(
     opts: &ServerOptions,
     ports: &Ports,
+    tls: Option<&TlsFiles>,
     leaf_advertise: Option<&str>,
 ) -> String {
     let host = quote(opts.listen_host());
+    let flags = opts.tls.clone().unwrap_or_default();
+    let gateway_tls = tls.filter(|_| flags.gateways);
+    let leaf_tls = tls.filter(|_| flags.leafnodes);
     let mut text = String::new();
     if let Some(gateway) = &opts.gateway {
         text.push_str(&format!(
@@ -47,6 +53,9 @@ pub(crate) fn config_blocks(
             }
             text.push_str("  ]\n");
         }
+        if let Some(files) = gateway_tls {
+            text.push_str(&files.link_block("  "));
+        }
         text.push_str("}\n");
     }
     if opts.leafnodes || !opts.leaf_remotes.is_empty() {
@@ -59,22 +68,31 @@ pub(crate) fn config_blocks(
             if let Some(advertise) = leaf_advertise {
                 text.push_str(&format!("  advertise: {}\n", quote(advertise)));
             }
+            if let Some(files) = leaf_tls {
+                text.push_str(&files.link_block("  "));
+            }
         }
         if !opts.leaf_remotes.is_empty() {
             text.push_str("  remotes: [\n");
             for remote in &opts.leaf_remotes {
-                text.push_str(&format!("    {{urls: {}", quote_list(&remote.urls)));
+                text.push_str(&format!(
+                    "    {{\n      urls: {}\n",
+                    quote_list(&remote.urls)
+                ));
                 if let Some(account) = &remote.account {
-                    text.push_str(&format!(", account: {}", quote(account)));
+                    text.push_str(&format!("      account: {}\n", quote(account)));
                 }
                 if let Some(creds) = &remote.credentials {
                     let path = std::path::absolute(creds).unwrap_or_else(|_| creds.clone());
                     text.push_str(&format!(
-                        ", credentials: {}",
+                        "      credentials: {}\n",
                         quote(&path.to_string_lossy())
                     ));
                 }
-                text.push_str("}\n");
+                if let Some(files) = leaf_tls {
+                    text.push_str(&files.remote_block("      "));
+                }
+                text.push_str("    }\n");
             }
             text.push_str("  ]\n");
         }
@@ -299,7 +317,7 @@ mod tests {
             leafnode: Some(7422),
             ..Ports::default()
         };
-        let text = config_blocks(&opts, &ports, None);
+        let text = config_blocks(&opts, &ports, None, None);
         assert!(text.contains("port: 7422"), "{text}");
         assert!(
             text.contains("mqtt {\n  host: \"127.0.0.1\"\n  port: -1"),

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Account, JetStreamLimits, User};
 use crate::error::{Error, ErrorKind, Result};
+use crate::tls::TlsOptions;
 
 /// Environment variable that sets the default [`Keep`] policy (`never`, `on-failure` or `always`).
 pub const KEEP_ENV: &str = "NATS_SERVER_KEEP";
@@ -186,6 +187,12 @@ pub struct ServerOptions {
     pub jetstream_domain: Option<String>,
     /// Opens an MQTT listener on a dynamic port (needs `jetstream`; a server name is chosen when none is given).
     pub mqtt: bool,
+    /// TLS with generated certificates (or your own); `"tls": true` in JSON for the defaults. See [`TlsOptions`].
+    #[serde(
+        deserialize_with = "crate::tls::deserialize_tls",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls: Option<TlsOptions>,
     /// Debug logging (`-D`).
     pub debug: bool,
     /// Protocol tracing (`-V`).
@@ -238,6 +245,7 @@ impl Default for ServerOptions {
             leaf_remotes: Vec::new(),
             jetstream_domain: None,
             mqtt: false,
+            tls: None,
             debug: false,
             trace: false,
             args: Vec::new(),
@@ -315,6 +323,8 @@ impl ServerOptions {
         jetstream_domain: impl Into<String> => |v: _| Some(Into::<String>::into(v));
         /// Enables or disables the MQTT listener.
         mqtt: bool => |v| v;
+        /// Turns TLS on (`TlsOptions::new()` for generated certificates on the client listener).
+        tls: TlsOptions => Some;
         /// Enables or disables debug logging.
         debug: bool => |v| v;
         /// Enables or disables protocol tracing.
@@ -385,6 +395,20 @@ impl ServerOptions {
 
     /// Checks the options for contradictions the server would report less clearly.
     pub fn validate(&self) -> Result<()> {
+        self.validate_for(self.cluster.is_some(), self.gateway.is_some())
+    }
+
+    /// [`ServerOptions::validate`], with `cluster` and `gateway` saying whether the server will have a cluster
+    /// listener and a gateway (a cluster's nodes get theirs from the cluster, a supercluster's from it).
+    fn validate_for(&self, cluster: bool, gateway: bool) -> Result<()> {
+        if let Some(tls) = &self.tls {
+            tls.validate(crate::tls::Links {
+                websocket: self.websocket,
+                cluster,
+                gateway,
+                leafnodes: self.leafnodes || !self.leaf_remotes.is_empty(),
+            })?;
+        }
         let invalid = |msg: String| Err(Error::new(ErrorKind::InvalidOptions, msg));
         if self.password.is_some() && self.user.is_none() {
             return invalid("`password` is set but `user` is not; set both".into());
@@ -645,6 +669,11 @@ impl ClusterOptions {
 
     /// Checks the options.
     pub fn validate(&self) -> Result<()> {
+        self.validate_links(false)
+    }
+
+    /// [`ClusterOptions::validate`], with `gateway` saying whether the nodes get gateways (in a supercluster).
+    pub(crate) fn validate_links(&self, gateway: bool) -> Result<()> {
         let invalid = |msg: String| Err(Error::new(ErrorKind::InvalidOptions, msg));
         if self.nodes == 0 {
             return invalid("`nodes` must be at least 1".into());
@@ -706,7 +735,7 @@ impl ClusterOptions {
                 ));
             }
         }
-        self.server.validate()
+        self.server.validate_for(true, gateway)
     }
 }
 
@@ -824,7 +853,7 @@ impl SuperclusterOptions {
         if self.ready_timeout_ms == 0 {
             return invalid("`ready_timeout_ms` must be greater than 0".into());
         }
-        self.cluster_options("c").validate()?;
+        self.cluster_options("c").validate_links(true)?;
         crate::links::reject_conflicting_config(&self.server, "gateway", "a supercluster")
     }
 

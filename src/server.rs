@@ -24,6 +24,7 @@ use crate::options::{Keep, ServerOptions, DEFAULT_HOST};
 use crate::process;
 use crate::proxy::Proxy;
 use crate::ready::{self, url_host, NotReady, PortsFile};
+use crate::tls::TlsFiles;
 use crate::workdir::WorkDir;
 
 const CONFIG_FILE: &str = "server.conf";
@@ -69,6 +70,8 @@ pub struct Server {
     urls: PortsFile,
     /// When a spawn has not been waited for yet ([`Server::spawn`]): its readiness deadline.
     pending: Option<Instant>,
+    /// The TLS files when the `tls` option is on (written into the private directory before the first start).
+    tls: Option<TlsFiles>,
     /// The INFO of the current start, read on first use (see [`Server::info`]); emptied at every start.
     info: OnceLock<Value>,
     paused: bool,
@@ -138,6 +141,7 @@ impl Server {
             ports: Ports::default(),
             urls: PortsFile::default(),
             pending: None,
+            tls: None,
             info: OnceLock::new(),
             paused: false,
             output_offset: 0,
@@ -152,6 +156,9 @@ impl Server {
             // node port is known.
             let ip = server.listen_ip("leafnode_proxy")?;
             server.leafnode_proxy = Some(Proxy::start(&ip.to_string(), None)?);
+        }
+        if let Some(tls) = &server.opts.tls {
+            server.tls = Some(TlsFiles::prepare(server.dir.path(), tls)?);
         }
         server.spawn_process()?;
         Ok(server)
@@ -624,6 +631,30 @@ impl Server {
     /// Whether clients must use TLS.
     pub fn tls_required(&self) -> bool {
         scheme_of(&self.urls.nats, "nats") == "tls"
+    }
+
+    /// The server's TLS files when the `tls` option is on (generated ones live in the private directory).
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
+    }
+
+    /// The CA certificate (PEM) that signed the server's certificate, for clients to verify the server with:
+    /// the generated CA, or your `tls.ca_file`. `None` without TLS.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().and_then(|t| t.ca_file.as_deref())
+    }
+
+    /// A client certificate (PEM) signed by the generated CA, for mTLS (`tls.verify`). `None` without TLS or
+    /// with your own certificates.
+    pub fn client_cert_file(&self) -> Option<&Path> {
+        self.tls
+            .as_ref()
+            .and_then(|t| t.client_cert_file.as_deref())
+    }
+
+    /// The private key (PEM, mode 0600) of [`Server::client_cert_file`].
+    pub fn client_key_file(&self) -> Option<&Path> {
+        self.tls.as_ref().and_then(|t| t.client_key_file.as_deref())
     }
 
     /// GETs a monitoring endpoint (`"varz"`, `"/healthz"`, `"jsz?accounts=true"`) and returns its JSON.
@@ -1102,8 +1133,17 @@ impl Server {
     /// probe hangs up and waits for the server to hang up too, so the harness never counts as a client (in
     /// connection counts, or holding back lame duck mode). Normalized, with `jetstream` as a bool.
     fn fetch_info(&self, timeout: Duration) -> std::result::Result<Value, String> {
-        let mut source = ready::read_info(&self.host(), self.ports.client, timeout)
-            .map_err(|e| e.to_string())?;
+        let handshake_first = self.opts.tls.as_ref().is_some_and(|t| t.handshake_first);
+        let mut source = if handshake_first {
+            // No INFO before the TLS handshake: /varz says the same (and more).
+            let mut varz = self.monitor("varz").map_err(|e| e.to_string())?;
+            let jetstream = !varz["jetstream"]["config"].is_null();
+            varz["jetstream"] = Value::Bool(jetstream);
+            varz["tls_required"] = Value::Bool(self.tls_required());
+            varz
+        } else {
+            ready::read_info(&self.host(), self.ports.client, timeout).map_err(|e| e.to_string())?
+        };
         let jetstream = source["jetstream"].as_bool().unwrap_or(false);
         let tls_required = source["tls_required"].as_bool().unwrap_or(false);
         let mut info = serde_json::Map::new();
@@ -1218,8 +1258,12 @@ impl Server {
             text.push_str("http_port: -1\n");
         }
         if o.websocket && !user.sets_any(&["websocket", "ws"]) {
+            let tls = match (&self.tls, &o.tls) {
+                (Some(files), Some(tls)) if tls.websocket => files.websocket_block(tls),
+                _ => "  no_tls: true\n".to_string(),
+            };
             text.push_str(&format!(
-                "websocket {{\n  host: {}\n  port: {}\n  no_tls: true\n}}\n",
+                "websocket {{\n  host: {}\n  port: {}\n{tls}}}\n",
                 quote(o.listen_host()),
                 port_arg(self.ports.websocket)
             ));
@@ -1256,6 +1300,9 @@ impl Server {
                 quote(token)
             ));
         }
+        if let (Some(files), Some(tls)) = (&self.tls, &o.tls) {
+            text.push_str(&files.config(tls));
+        }
         let leaf_advertise = self
             .leafnode_proxy
             .as_ref()
@@ -1263,6 +1310,7 @@ impl Server {
         text.push_str(&links::config_blocks(
             &self.opts,
             &self.ports,
+            self.tls.as_ref(),
             leaf_advertise.as_deref(),
         ));
         let path = self.dir.join(CONFIG_FILE);

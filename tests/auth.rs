@@ -374,3 +374,22 @@ fn an_import_from_a_missing_account_names_it() {
     let err = Server::run(&opts).unwrap_err();
     assert!(err.message().contains("MISSING"), "{err}");
 }
+
+#[test]
+fn a_user_named_sys_outside_the_system_account_is_refused_in_operator_mode() {
+    let err = ServerOptions::from_json(
+        r#"{"operator": true, "accounts": {"A": {"users": [{"user": "sys"}]}}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidOptions);
+    assert!(
+        err.message().contains("accounts.A.users") && err.message().contains("reserved"),
+        "{err}"
+    );
+    // Outside operator mode `sys` is an ordinary name, and `SYS` may list it (the generated user replaces it).
+    let server = run_json(r#"{"users": [{"user": "sys", "password": "p"}]}"#);
+    assert!(server.nkey_seed("sys").is_err());
+    let server =
+        run_json(r#"{"operator": true, "accounts": {"SYS": {"users": [{"user": "sys"}]}}}"#);
+    assert!(server.creds("SYS", "sys").unwrap().is_file());
+}

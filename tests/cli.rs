@@ -615,3 +615,137 @@ fn a_leaf_of_a_running_hub_and_of_a_gone_one() {
     assert!(stderr.contains("cannot reach its hub"), "{stderr}");
     assert!(stderr.contains(&leaf_url), "{stderr}");
 }
+
+// ----- TLS -------------------------------------------------------------------------------------------------------
+
+#[test]
+fn exec_exports_the_tls_files_and_a_client_connects_with_them() {
+    let mut h = Harness::spawn(&[
+        "exec",
+        "-q",
+        "--tls-verify",
+        "--",
+        "sh",
+        "-c",
+        r#"echo "$NATS_URL"; echo "$NATS_CA"; echo "$NATS_CERT"; echo "$NATS_KEY"; read _go; exit 0"#,
+    ]);
+    let (url, ca, cert, key) = (h.line(), h.line(), h.line(), h.line());
+    assert!(url.starts_with("tls://127.0.0.1:"), "{url}");
+    for path in [&ca, &cert, &key] {
+        assert!(Path::new(path).is_file(), "{path:?}");
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let with_cert = async_nats::ConnectOptions::new()
+            .add_root_certificates(ca.clone().into())
+            .add_client_certificate(cert.clone().into(), key.clone().into())
+            .require_tls(true)
+            .connect(&url)
+            .await
+            .unwrap();
+        with_cert.flush().await.unwrap();
+        let without = async_nats::ConnectOptions::new()
+            .add_root_certificates(ca.clone().into())
+            .require_tls(true)
+            .connect(&url)
+            .await;
+        assert!(
+            without.is_err(),
+            "mTLS lets no client in without a certificate"
+        );
+    });
+    writeln!(h.child.stdin.as_mut().unwrap(), "go").unwrap();
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn run_json_names_the_tls_files_of_a_tls_cluster() {
+    let mut h = Harness::spawn(&["run", "--json", "-q", "--nodes", "2", "--tls-routes"]);
+    let report: Value = serde_json::from_str(&h.line()).unwrap();
+    for url in report["urls"].as_array().unwrap() {
+        assert!(url.as_str().unwrap().starts_with("tls://"), "{report}");
+    }
+    let ca = report["tls"]["ca_file"].as_str().unwrap();
+    assert!(Path::new(ca).is_file(), "{report}");
+    assert!(report["tls"]["client_key_file"].is_string(), "{report}");
+    h.signal(libc::SIGTERM);
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!Path::new(ca).exists(), "removed on stop");
+}
+
+#[test]
+fn a_tls_leaf_of_a_tls_hub() {
+    let mut hub = Harness::spawn(&["run", "--json", "-q", "--leafnodes", "--tls-leafnodes"]);
+    let report: Value = serde_json::from_str(&hub.line()).unwrap();
+    let leaf_url = report["leafnode_urls"][0].as_str().unwrap().to_string();
+    let monitoring = report["monitoring_urls"][0].as_str().unwrap().to_string();
+    // The leaf is ready only once its TLS remote is connected; the hub then lists it, and its /varz says the
+    // leaf listener requires TLS.
+    let script = format!(
+        "curl -s {monitoring}/leafz | grep -q '\"leafnodes\": 1' && \
+         curl -s {monitoring}/varz | tr -d ' \\n' | grep -q '\"leaf\":{{[^}}]*\"tls_required\":true' && \
+         echo LISTED $NATS_URL"
+    );
+    // The generated CA is per process: a leaf in another process presents the hub's client certificate and
+    // trusts the hub's CA, as its own files.
+    let tls = &report["tls"];
+    let file = |key: &str| tls[key].as_str().unwrap().to_string();
+    let out = output(&[
+        "exec",
+        "--leaf-of",
+        &leaf_url,
+        "--tls-leafnodes",
+        "--tls-cert",
+        &file("client_cert_file"),
+        "--tls-key",
+        &file("client_key_file"),
+        "--tls-ca",
+        &file("ca_file"),
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("LISTED tls://"),
+        "{}",
+        text(&out.stdout)
+    );
+    hub.signal(libc::SIGTERM);
+    let (status, stderr) = hub.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let out = output(&["run", "--tls-gateways"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--clusters"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_tls_flags_are_usage_errors() {
+    let out = output(&["run", "--tls-websocket"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--websocket"), "{stderr}");
+    let out = output(&["run", "--tls-cert", "/nonexistent/cert.pem"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--tls-key"), "{stderr}");
+    let out = output(&[
+        "exec",
+        "--tls-cert",
+        "/nonexistent/cert.pem",
+        "--tls-key",
+        "/nonexistent/key.pem",
+        "--",
+        "true",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("/nonexistent/cert.pem"), "{stderr}");
+}

@@ -7,10 +7,18 @@ use std::time::Duration;
 use async_nats::jetstream::{self, stream};
 use common::*;
 use futures::StreamExt;
-use nats_server::{Keep, Server, ServerOptions};
+use nats_server::{Keep, Server, ServerOptions, TlsFiles, TlsOptions};
 
 fn run(opts: ServerOptions) -> Server {
     Server::run(&opts.keep(Keep::Never)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A server with generated TLS files, whose certificate, key and CA a test then uses as its own (in config text):
+/// nothing checked in can expire. Keep it alive while the files are in use (they live in its directory).
+fn tls_donor() -> (Server, TlsFiles) {
+    let donor = run(ServerOptions::new().tls(TlsOptions::new()));
+    let files = donor.tls_files().unwrap().clone();
+    (donor, files)
 }
 
 #[tokio::test]
@@ -205,17 +213,18 @@ fn lame_duck_through_the_original_helper() {
 
 #[tokio::test]
 async fn tls_gives_a_tls_url_that_verifies() {
+    let (_donor, files) = tls_donor();
     let config = format!(
         "tls {{\n  cert_file: {:?}\n  key_file: {:?}\n}}\n",
-        cert("server-cert.pem").display().to_string(),
-        cert("server-key.pem").display().to_string()
+        files.cert_file.display().to_string(),
+        files.key_file.display().to_string()
     );
     let server = run(ServerOptions::new().config(config));
     assert!(server.tls_required());
     let url = server.client_url();
     assert!(url.starts_with("tls://localhost:"), "{url}");
     let client = async_nats::ConnectOptions::new()
-        .add_root_certificates(cert("ca.pem"))
+        .add_root_certificates(files.ca_file.clone().unwrap())
         .require_tls(true)
         .connect(url)
         .await
@@ -229,15 +238,16 @@ async fn tls_handshake_first_starts_and_verifies() {
         return;
     }
     // Such a server sends nothing before the TLS handshake: readiness must not wait for its INFO line.
+    let (_donor, files) = tls_donor();
     let config = format!(
         "tls {{\n  cert_file: {:?}\n  key_file: {:?}\n  handshake_first: true\n}}\n",
-        cert("server-cert.pem").display().to_string(),
-        cert("server-key.pem").display().to_string()
+        files.cert_file.display().to_string(),
+        files.key_file.display().to_string()
     );
     let server = run(ServerOptions::new().config(config));
     assert!(server.tls_required());
     let client = async_nats::ConnectOptions::new()
-        .add_root_certificates(cert("ca.pem"))
+        .add_root_certificates(files.ca_file.clone().unwrap())
         .require_tls(true)
         .tls_first()
         .connect(server.client_url())
@@ -549,16 +559,17 @@ fn a_restart_waits_out_a_moment_when_its_port_is_briefly_taken() {
 
 #[tokio::test]
 async fn a_websocket_with_tls_gets_a_wss_url_and_a_client_round_trips() {
+    let (_donor, files) = tls_donor();
     let config = format!(
         "websocket {{\n  port: -1\n  tls {{\n    cert_file: {:?}\n    key_file: {:?}\n  }}\n}}\n",
-        cert("server-cert.pem").display().to_string(),
-        cert("server-key.pem").display().to_string()
+        files.cert_file.display().to_string(),
+        files.key_file.display().to_string()
     );
     let server = run(ServerOptions::new().config(config));
     let url = server.websocket_url().expect("a websocket listener");
     assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
     let client = async_nats::ConnectOptions::new()
-        .add_root_certificates(cert("ca.pem"))
+        .add_root_certificates(files.ca_file.clone().unwrap())
         .connect(url.as_str())
         .await
         .unwrap_or_else(|e| panic!("connect {url}: {e}"));

@@ -76,6 +76,9 @@ type Options struct {
 	JetStreamDomain string `json:"jetstream_domain,omitempty"`
 	// MQTT opens an MQTT listener on a dynamic port (needs JetStream; a server name is chosen when none is given).
 	MQTT bool `json:"mqtt,omitempty"`
+	// TLS turns TLS on with generated certificates (or your own files); see TLSOptions. &TLSOptions{} is the
+	// default: generated CA and server certificate, TLS on the client listener.
+	TLS *TLSOptions `json:"tls,omitempty"`
 	// Debug (-D) and Trace (-V) turn on debug logging and protocol tracing.
 	Debug bool `json:"debug,omitempty"`
 	Trace bool `json:"trace,omitempty"`

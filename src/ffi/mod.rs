@@ -34,6 +34,7 @@ mod auth;
 mod supercluster;
 
 mod options;
+mod tls;
 
 mod boundary;
 
@@ -45,6 +46,7 @@ pub use options::*;
 pub use server::*;
 pub use status::nats_server_status;
 pub use supercluster::*;
+pub use tls::*;
 
 /// The version of this C ABI. Bindings check it when they load the library; it changes whenever a function's
 /// signature or meaning changes incompatibly.

@@ -312,6 +312,31 @@ static void gateway_faults() {
     CHECK(round_trip(sc.node(1, 0).client_url()));
 }
 
+// mTLS: the generated CA verifies the server, the generated client certificate gets the client in.
+static void tls_files() {
+    nats_server::server s(R"({"tls": {"verify": true}})");
+    CHECK(s.client_url().rfind("tls://localhost:", 0) == 0);
+    auto connects = [&](bool with_cert) {
+        natsOptions *opts = nullptr;
+        natsConnection *nc = nullptr;
+        bool ok = natsOptions_Create(&opts) == NATS_OK && natsOptions_SetURL(opts, s.client_url().c_str()) == NATS_OK &&
+                  natsOptions_SetSecure(opts, true) == NATS_OK &&
+                  natsOptions_LoadCATrustedCertificates(opts, s.ca_file().c_str()) == NATS_OK &&
+                  (!with_cert || natsOptions_LoadCertificatesChain(opts, s.client_cert_file().c_str(),
+                                                                   s.client_key_file().c_str()) == NATS_OK) &&
+                  natsOptions_SetTimeout(opts, 10000) == NATS_OK &&
+                  natsOptions_SetAllowReconnect(opts, false) == NATS_OK && natsConnection_Connect(&nc, opts) == NATS_OK &&
+                  natsConnection_FlushTimeout(nc, 2000) == NATS_OK;
+        natsConnection_Destroy(nc);
+        natsOptions_Destroy(opts);
+        return ok;
+    };
+    CHECK(connects(true));
+    CHECK(!connects(false));
+    nats_server::server plain;
+    EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "no `tls` option", plain.ca_file());
+}
+
 int main() {
     run("options_spawn_stop_timeout_host", options_spawn_stop_timeout_host);
     run("raii_server", raii_server);
@@ -324,6 +349,7 @@ int main() {
     run("raii_supercluster_and_leaf", raii_supercluster_and_leaf);
     run("faults", faults);
     run("gateway_faults", gateway_faults);
+    run("tls_files", tls_files);
     nats_CloseAndWait(0);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -32,13 +32,6 @@ pub fn jetstream_conf() -> String {
         .to_string()
 }
 
-/// A path under the crate's `tests/certs`.
-pub fn cert(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/certs")
-        .join(name)
-}
-
 /// Whether a process with this pid exists (a zombie counts as gone).
 pub fn pid_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

@@ -46,13 +46,15 @@ JSON output:
      \"clusters\": [{\"name\", \"urls\"}, ...] (a cluster or supercluster), \"leafnode_urls\": [...], \"mqtt_urls\": [...],
      \"jetstream\": bool, \"version\": \"2.15.1\", \"harness_pid\": 123,
      \"nodes\": [{\"name\", \"server_id\", \"client_url\", \"client_port\", \"monitoring_url\", \"websocket_url\",
-                \"cluster\", \"gateway_url\", \"leafnode_url\", \"mqtt_url\", \"pid\", \"dir\"}, ...]}
+                \"cluster\", \"gateway_url\", \"leafnode_url\", \"mqtt_url\", \"pid\", \"dir\"}, ...],
+     \"tls\": null|{\"ca_file\", \"client_cert_file\", \"client_key_file\"}}
   --urls-file writes the same JSON atomically once everything is ready, and removes it when stopping.
 
 Examples:
   nats-harness run
   nats-harness run -j --nodes 3 --timings
   nats-harness run --user alice --password s3cret --websocket
+  nats-harness run --tls-verify --json                 mTLS; the JSON names the CA, client cert and key
   nats-harness run --config server.conf --port 4222
   nats-harness run --config n1.conf --config n2.conf --config n3.conf     one config per node
   nats-harness run --json --urls-file /tmp/nats.json &
@@ -67,6 +69,8 @@ Environment of the command:
   NATS_LEAFNODE_URL    the first node's leaf node URL (with --leafnodes)
   NATS_MQTT_URL        the first node's MQTT URL (with --mqtt)
   NATS_PORT            the client port (a single server only)
+  NATS_CA              the CA certificate to verify the server with (with --tls)
+  NATS_CERT, NATS_KEY  the generated client certificate and its key (with --tls; for --tls-verify)
 
 SIGINT, SIGTERM and SIGHUP sent to nats-harness are passed on to the command (a Ctrl-C in the terminal reaches
 it directly). The exit status is the command's, or 128+N when a signal N killed it; 127 if it cannot be found.
@@ -227,6 +231,46 @@ pub struct StartArgs {
     /// The JetStream domain (e.g. of a leaf, reached from the hub as $JS.<DOMAIN>.API)
     #[arg(long, value_name = "DOMAIN", help_heading = "Server")]
     pub jetstream_domain: Option<String>,
+
+    /// Require TLS on the client listener: a generated CA and server certificate (see NATS_CA)
+    #[arg(long, help_heading = "TLS")]
+    pub tls: bool,
+
+    /// Require and verify client certificates (mTLS; implies --tls; see NATS_CERT, NATS_KEY)
+    #[arg(long, help_heading = "TLS")]
+    pub tls_verify: bool,
+
+    /// TLS handshake before the server's INFO (implies --tls)
+    #[arg(long, help_heading = "TLS")]
+    pub tls_handshake_first: bool,
+
+    /// TLS on the websocket listener too (needs --websocket; implies --tls)
+    #[arg(long, requires = "websocket", help_heading = "TLS")]
+    pub tls_websocket: bool,
+
+    /// TLS on cluster routes too (implies --tls)
+    #[arg(long, help_heading = "TLS")]
+    pub tls_routes: bool,
+
+    /// TLS on the gateways of a supercluster too (with --clusters; implies --tls)
+    #[arg(long, requires = "clusters", help_heading = "TLS")]
+    pub tls_gateways: bool,
+
+    /// TLS on leaf node links too: the --leafnodes listener, the --leaf-of connection (implies --tls)
+    #[arg(long, help_heading = "TLS")]
+    pub tls_leafnodes: bool,
+
+    /// Your own server certificate (PEM) instead of a generated one (with --tls-key; implies --tls)
+    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Your own CA (PEM), to verify clients and peers (with --tls-cert)
+    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_ca: Option<PathBuf>,
 
     /// nats-server binary [default: $NATS_SERVER_BIN, else PATH]
     #[arg(long, value_name = "PATH", help_heading = "Server")]

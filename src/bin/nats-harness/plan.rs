@@ -5,6 +5,7 @@ use std::path::Path;
 
 use nats_server::{
     ClusterOptions, Error, ErrorKind, Keep, LeafRemote, ServerOptions, SuperclusterOptions,
+    TlsOptions,
 };
 
 use crate::args::StartArgs;
@@ -259,6 +260,34 @@ fn apply_server_flags(opts: &mut ServerOptions, args: &StartArgs) {
     }
     if args.keep {
         opts.keep = Some(Keep::Always);
+    }
+    apply_tls_flags(opts, args);
+}
+
+/// Any TLS flag turns TLS on (keeping what an options file set) and sets its part.
+fn apply_tls_flags(opts: &mut ServerOptions, args: &StartArgs) {
+    let any = args.tls
+        || args.tls_verify
+        || args.tls_handshake_first
+        || args.tls_websocket
+        || args.tls_routes
+        || args.tls_gateways
+        || args.tls_leafnodes
+        || args.tls_cert.is_some();
+    if !any {
+        return;
+    }
+    let tls = opts.tls.get_or_insert_with(TlsOptions::new);
+    tls.verify |= args.tls_verify;
+    tls.handshake_first |= args.tls_handshake_first;
+    tls.websocket |= args.tls_websocket;
+    tls.routes |= args.tls_routes;
+    tls.gateways |= args.tls_gateways;
+    tls.leafnodes |= args.tls_leafnodes;
+    if let Some(cert) = &args.tls_cert {
+        tls.cert_file = Some(cert.clone());
+        tls.key_file = args.tls_key.clone();
+        tls.ca_file = args.tls_ca.clone();
     }
 }
 

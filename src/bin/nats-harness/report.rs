@@ -75,6 +75,16 @@ pub struct Report {
     /// The generated authentication material of the first node (operator, accounts, users with their creds and
     /// seed files; no secrets inline); `null` without authentication options.
     pub auth: Option<serde_json::Value>,
+    /// The TLS files a client needs (shared by every node); `null` without TLS.
+    pub tls: Option<TlsReport>,
+}
+
+/// The TLS files of the first node (every node of a cluster trusts the same CA).
+#[derive(Debug, Serialize)]
+pub struct TlsReport {
+    pub ca_file: Option<PathBuf>,
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -155,6 +165,13 @@ impl Report {
                     .as_object()
                     .is_some_and(|users| !users.is_empty())
             }),
+            tls: servers.first().and_then(|s| {
+                s.tls_files().map(|_| TlsReport {
+                    ca_file: s.ca_file().map(Path::to_path_buf),
+                    client_cert_file: s.client_cert_file().map(Path::to_path_buf),
+                    client_key_file: s.client_key_file().map(Path::to_path_buf),
+                })
+            }),
         }
     }
 
@@ -194,7 +211,33 @@ impl Report {
                 env.push(("NATS_NKEY", seed.to_string()));
             }
         }
+        if let Some(tls) = &self.tls {
+            for (name, path) in [
+                ("NATS_CA", &tls.ca_file),
+                ("NATS_CERT", &tls.client_cert_file),
+                ("NATS_KEY", &tls.client_key_file),
+            ] {
+                if let Some(path) = path {
+                    env.push((name, path.display().to_string()));
+                }
+            }
+        }
         env
+    }
+
+    /// The TLS files, one line each, with these labels.
+    fn tls_text(&self, ca: &str, cert: &str, key: &str) -> String {
+        let Some(tls) = &self.tls else {
+            return String::new();
+        };
+        [
+            (ca, &tls.ca_file),
+            (cert, &tls.client_cert_file),
+            (key, &tls.client_key_file),
+        ]
+        .iter()
+        .filter_map(|(label, path)| path.as_ref().map(|p| format!("{label}{}\n", p.display())))
+        .collect()
     }
 
     /// The human-readable form of `run`.
@@ -234,6 +277,7 @@ impl Report {
                 if let Some(auth) = &auth {
                     out.push_str(&format!("  auth        {auth}\n"));
                 }
+                out.push_str(&self.tls_text("  tls ca      ", "  client cert ", "  client key  "));
                 if let Some(pid) = n.pid {
                     out.push_str(&format!("  pid         {pid}\n"));
                 }
@@ -271,6 +315,7 @@ impl Report {
                 if let Some(auth) = &auth {
                     out.push_str(&format!("  auth: {auth}\n"));
                 }
+                out.push_str(&self.tls_text("  tls ca: ", "  client cert: ", "  client key: "));
                 out.push_str(&format!("  urls: {}\n", self.urls.join(",")));
             }
             Running::Supercluster(sc) => {

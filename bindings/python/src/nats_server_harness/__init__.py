@@ -61,6 +61,7 @@ from ._options import (
     ServerOptions,
     SuperclusterKeywords,
     SuperclusterOptions,
+    TlsOptions,
 )
 
 try:  # the installed distribution's version: the crate's (set once, in Cargo.toml)
@@ -112,6 +113,7 @@ __all__ = [
     "SuperclusterKeywords",
     "SuperclusterOptions",
     "TimeoutError",
+    "TlsOptions",
     "Unavailable",
     "User",
     "abi_version",

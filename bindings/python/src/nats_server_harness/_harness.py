@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import json
 import os
+import ssl
 import threading
 import warnings
 import weakref
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 from . import _ffi
 from ._errors import ClosedError, InvalidArgument, InvalidOptions, NotRunning, Unavailable
 from ._options import SUPERCLUSTER_FIELDS, Keep, cluster_document, to_json
+from ._tls import client_context
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -445,6 +447,46 @@ class Server:
         """The JetStream store directory."""
         return self._with(lambda h: _ffi.out_path("nats_server_store_dir", h))
 
+    # ----- TLS (the ``tls`` option) ------------------------------------------------------------------------------
+
+    def _optional_path(self, name: str) -> Path | None:
+        try:
+            return self._with(lambda h: _ffi.out_path(name, h))
+        except Unavailable:
+            return None
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA certificate (PEM) that signed the server's certificate: the generated CA (shared by every server
+        of the process) or your ``tls.ca_file``; ``None`` without TLS."""
+        return self._optional_path("nats_server_ca_file")
+
+    @property
+    def client_cert_file(self) -> Path | None:
+        """A client certificate (PEM) signed by the generated CA, for ``tls={"verify": True}``; ``None`` without
+        TLS or with your own certificate."""
+        return self._optional_path("nats_server_client_cert_file")
+
+    @property
+    def client_key_file(self) -> Path | None:
+        """The private key (PEM, mode 0600) of :attr:`client_cert_file`."""
+        return self._optional_path("nats_server_client_key_file")
+
+    def ssl_context(self, client_cert: bool = True) -> ssl.SSLContext:
+        """A client :class:`ssl.SSLContext` that trusts the server's CA and (unless ``client_cert=False``)
+        presents the generated client certificate: ``await nats.connect(server.client_url, tls=server.ssl_context())``.
+        Raises :class:`Unavailable` when the server has no ``tls`` option."""
+        ca = self.ca_file
+        if ca is None:
+            raise Unavailable(
+                "nats-server harness: unavailable: the server has no TLS CA (no `tls` option, or your own certificate "
+                "without `tls.ca_file`)",
+                Unavailable.code,
+            )
+        if not client_cert:
+            return client_context(ca)
+        return client_context(ca, self.client_cert_file, self.client_key_file)
+
     @property
     def log_path(self) -> Path:
         """The server's log file."""
@@ -686,6 +728,25 @@ class Cluster:
     def client_url(self) -> str:
         """Node 0's client URL, as the Rust ``Cluster::client_url()`` and Go's ``Cluster.ClientURL()``."""
         return self.node(0).client_url
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA every node's certificate is signed by (the nodes share it); ``None`` without TLS."""
+        return self.node(0).ca_file
+
+    @property
+    def client_cert_file(self) -> Path | None:
+        """The generated client certificate (for ``tls={"verify": True}``); ``None`` without TLS."""
+        return self.node(0).client_cert_file
+
+    @property
+    def client_key_file(self) -> Path | None:
+        """The private key of :attr:`client_cert_file`."""
+        return self.node(0).client_key_file
+
+    def ssl_context(self, client_cert: bool = True) -> ssl.SSLContext:
+        """A client :class:`ssl.SSLContext` that verifies every node (see :meth:`Server.ssl_context`)."""
+        return self.node(0).ssl_context(client_cert)
 
     @property
     def client_urls(self) -> list[str]:

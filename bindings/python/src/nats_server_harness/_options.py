@@ -69,6 +69,31 @@ class LeafRemote(TypedDict, total=False):
     credentials: Optional[StrPath]
 
 
+class TlsOptions(TypedDict, total=False):
+    """TLS for a server (the Rust ``TlsOptions``): generated certificates unless ``cert_file`` is given.
+    ``tls=True`` is the same as ``tls={}``."""
+
+    #: Require and verify client certificates (mTLS); use the server's ``client_cert_file``/``client_key_file``.
+    verify: bool
+    #: TLS handshake before the server's INFO (nats-server 2.10.4+; the client must opt in too).
+    handshake_first: bool
+    #: TLS on the websocket listener too (needs ``websocket=True``); its URL becomes ``wss://``.
+    websocket: bool
+    #: TLS on cluster routes too (in a cluster's options; nodes verify each other against the CA).
+    routes: bool
+    #: TLS on the gateways of a supercluster too (in its ``server`` options; both ends verify against the CA).
+    gateways: bool
+    #: TLS on leaf node links too: a hub's leaf listener (``leafnodes=True``) and a leaf's ``leaf_remotes``;
+    #: set it on the hub and on its leaves (they share the process's CA).
+    leafnodes: bool
+    #: Your own server certificate (PEM) instead of a generated one; needs ``key_file``.
+    cert_file: Optional[StrPath]
+    #: The private key of ``cert_file``.
+    key_file: Optional[StrPath]
+    #: Your own CA (only with ``cert_file``), to verify clients and peers.
+    ca_file: Optional[StrPath]
+
+
 class ServerOptions(TypedDict, total=False):
     """Options of one server (every field optional; every listener on a dynamic port unless a port is given)."""
 
@@ -123,6 +148,8 @@ class ServerOptions(TypedDict, total=False):
     jetstream_domain: Optional[str]
     #: An MQTT listener on a dynamic port (needs ``jetstream``).
     mqtt: bool
+    #: TLS with generated certificates (``True``) or as configured (see :class:`TlsOptions`).
+    tls: Union[bool, TlsOptions, None]
     #: Debug logging (``-D``).
     debug: bool
     #: Protocol tracing (``-V``).
@@ -200,6 +227,7 @@ class ClusterKeywords(ClusterOptions, total=False):
     no_auth_user: Optional[str]
     monitoring: bool
     websocket: bool
+    tls: Union[bool, TlsOptions, None]
     debug: bool
     trace: bool
     args: Sequence[str]

@@ -2,8 +2,9 @@
 
 Fixtures:
 
-- ``nats_server``: a plain server; ``nats_jetstream_server``: one with JetStream; ``nats_cluster``: a three-node
-  JetStream cluster. Function-scoped: a fresh one per test.
+- ``nats_server``: a plain server; ``nats_jetstream_server``: one with JetStream; ``nats_tls_server``: one
+  requiring TLS (generated CA); ``nats_cluster``: a three-node JetStream cluster. Function-scoped: a fresh one per
+  test.
 - ``nats_server_factory(**options)`` / ``nats_cluster_factory(**options)``: start servers or clusters with any
   options (the Rust schema); function-scoped, everything they made is closed after the test.
 - ``nats_server_session_factory`` / ``nats_cluster_session_factory``: the same, closed at the end of the session;
@@ -477,6 +478,13 @@ def nats_operator_server(nats_server_factory: ServerFactory) -> Server:
     ``user_credentials=str(server.creds("A", "a"))``. Other accounts: ``nats_server_factory(operator=True,
     jetstream=True, accounts={...})``."""
     return nats_server_factory(operator=True, jetstream=True, accounts=OPERATOR_ACCOUNTS)
+
+
+@pytest.fixture
+def nats_tls_server(nats_server_factory: ServerFactory) -> Server:
+    """A server that requires TLS, with a generated CA and server certificate (``ca_file``, ``ssl_context()``),
+    closed after the test."""
+    return nats_server_factory(tls=True)
 
 
 @pytest.fixture

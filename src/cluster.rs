@@ -12,6 +12,7 @@
 //! warning into the server log).
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -129,6 +130,17 @@ fn node_options(
             .or_else(|| opts.server.name.as_ref().map(|n| format!("{n}-{}", i + 1)))
             .unwrap_or_else(|| format!("node{}", i + 1)),
     );
+    if let Some(version) = opts.node_versions.get(i).filter(|v| !v.is_empty()) {
+        node.version = Some(version.clone());
+        node.binary = None;
+    }
+    if let Some(binary) = opts
+        .node_binaries
+        .get(i)
+        .filter(|b| !b.as_os_str().is_empty())
+    {
+        node.binary = Some(binary.clone());
+    }
     if let Some(file) = opts.node_config_files.get(i) {
         node.config_file = Some(file.clone());
     }
@@ -408,6 +420,32 @@ impl Cluster {
     pub fn rolling_restart(&mut self) -> Result<()> {
         for i in 0..self.servers.len() {
             self.restart(i)?;
+        }
+        Ok(())
+    }
+
+    /// Stops node `i`, starts it again on release `version` (installed first, when missing) with the same ports
+    /// and store, and waits until the cluster is ready again (mesh, and with JetStream a meta leader and every
+    /// node healthy).
+    pub fn upgrade_node(&mut self, i: usize, version: &str) -> Result<()> {
+        self.node_mut(i)?
+            .upgrade(version)
+            .map_err(|e| e.context(format!("upgrading cluster node {} to {version}", i + 1)))?;
+        self.wait_ready(self.ready_timeout)
+    }
+
+    /// Like [`Cluster::upgrade_node`], with a binary instead of a release.
+    pub fn upgrade_node_binary(&mut self, i: usize, binary: impl AsRef<Path>) -> Result<()> {
+        self.node_mut(i)?.upgrade_binary(binary)?;
+        self.wait_ready(self.ready_timeout)
+    }
+
+    /// Upgrades every node in turn to release `version` (see [`Cluster::upgrade_node`]); the release is installed
+    /// before any node stops.
+    pub fn rolling_upgrade(&mut self, version: &str) -> Result<()> {
+        crate::install::resolve(version)?;
+        for i in 0..self.servers.len() {
+            self.upgrade_node(i, version)?;
         }
         Ok(())
     }

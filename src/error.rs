@@ -35,6 +35,9 @@ pub enum ErrorKind {
     Timeout = 10,
     /// A bug in the harness (a caught panic). Please report it.
     Internal = 11,
+    /// A requested nats-server `version` could not be resolved or installed (no such release, a checksum
+    /// mismatch, no network). The message names the version, the sources tried and what each answered.
+    Install = 12,
 }
 
 impl ErrorKind {
@@ -52,6 +55,7 @@ impl ErrorKind {
             ErrorKind::Monitoring => "monitoring request failed",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Internal => "internal error",
+            ErrorKind::Install => "install failed",
         }
     }
 }

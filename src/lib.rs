@@ -27,6 +27,7 @@ mod binary;
 mod cluster;
 mod confscan;
 mod error;
+mod install;
 // The C ABI (`include/nats_server.h`): public for this crate's tests, hidden from the Rust docs (Rust users use
 // the types re-exported below). cbindgen reads src/ffi/ itself; the symbols are exported whatever the visibility.
 #[doc(hidden)]
@@ -61,6 +62,7 @@ pub use auth::{
 pub use binary::Version;
 pub use cluster::{Cluster, IntoConfig};
 pub use error::{Error, ErrorKind, Result};
+pub use install::{requires, requires_version, Installed, Installer, Source, VersionSpec};
 pub use options::{
     ClusterListener, ClusterOptions, GatewayListener, Keep, LeafRemote, RemoteGateway,
     ServerOptions, SuperclusterOptions,

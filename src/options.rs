@@ -129,8 +129,12 @@ impl LeafRemote {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerOptions {
-    /// The `nats-server` binary; else `$NATS_SERVER_BIN`, else `nats-server` on `PATH`.
+    /// The `nats-server` binary. The binary run is, in order: `binary` if set, else the release `version`
+    /// names, else `$NATS_SERVER_BIN`, else `nats-server` on `PATH`.
     pub binary: Option<PathBuf>,
+    /// A nats-server release to run (`"2.14"`, `"2.14.6"`, `"latest"`), installed into the per-user cache when
+    /// missing (see [`crate::Installer`]). Ignored when `binary` is set.
+    pub version: Option<String>,
     /// A configuration file (relative paths are resolved against the current directory).
     pub config_file: Option<PathBuf>,
     /// Configuration text, applied after `config_file` (so it overrides it).
@@ -222,6 +226,7 @@ impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
             binary: None,
+            version: None,
             config_file: None,
             config: None,
             jetstream: false,
@@ -281,6 +286,8 @@ impl ServerOptions {
     setters! {
         /// Sets the binary path.
         binary: impl Into<PathBuf> => |v: _| Some(Into::<PathBuf>::into(v));
+        /// Sets the release to run (`"2.14"`, `"2.14.6"`, `"latest"`), installed when missing.
+        version: impl Into<String> => |v: _| Some(Into::<String>::into(v));
         /// Sets a configuration file.
         config_file: impl Into<PathBuf> => |v: _| Some(Into::<PathBuf>::into(v));
         /// Sets inline configuration text.
@@ -427,6 +434,9 @@ impl ServerOptions {
         }
         crate::auth::validate(self)?;
         check_args(&self.args)?;
+        if let Some(version) = &self.version {
+            crate::install::VersionSpec::parse(version)?;
+        }
         if let Some(cluster) = &self.cluster {
             if cluster.name.trim().is_empty() {
                 return invalid("`cluster.name` must not be empty".into());
@@ -595,6 +605,12 @@ pub struct ClusterOptions {
     /// One JetStream store directory per node, owned by the caller and never removed (empty: each node's store
     /// is in its private directory).
     pub node_store_dirs: Vec<PathBuf>,
+    /// One release per node (`"2.14"`, `"2.15.1"`, ...; an empty string: `server.version`), for mixed-version
+    /// clusters. Empty: every node runs `server`'s binary or version.
+    pub node_versions: Vec<String>,
+    /// One binary per node (an empty path: the node falls back to `node_versions`, then `server`). Wins over
+    /// `node_versions` for that node.
+    pub node_binaries: Vec<PathBuf>,
     /// How long to wait for the cluster to be ready (mesh formed, JetStream leader known), in milliseconds.
     /// Default 30 000.
     pub ready_timeout_ms: u64,
@@ -612,6 +628,8 @@ impl Default for ClusterOptions {
             node_config_files: Vec::new(),
             node_names: Vec::new(),
             node_store_dirs: Vec::new(),
+            node_versions: Vec::new(),
+            node_binaries: Vec::new(),
             ready_timeout_ms: 30_000,
             route_proxies: false,
         }
@@ -637,6 +655,10 @@ impl ClusterOptions {
         node_names: Vec<String> => |v| v;
         /// Sets one store directory per node.
         node_store_dirs: Vec<PathBuf> => |v| v;
+        /// Sets one release per node (mixed-version clusters).
+        node_versions: Vec<String> => |v| v;
+        /// Sets one binary per node (mixed-version clusters).
+        node_binaries: Vec<PathBuf> => |v| v;
         /// Sets the readiness timeout in milliseconds.
         ready_timeout_ms: u64 => |v| v;
         /// Routes every node-to-node connection through its own fault proxy.
@@ -699,6 +721,20 @@ impl ClusterOptions {
                 self.nodes
             ));
         }
+        for (field, len) in [
+            ("node_versions", self.node_versions.len()),
+            ("node_binaries", self.node_binaries.len()),
+        ] {
+            if len != 0 && len != self.nodes {
+                return invalid(format!(
+                    "`{field}` has {len} entries for {} nodes; give one per node or none",
+                    self.nodes
+                ));
+            }
+        }
+        for version in self.node_versions.iter().filter(|v| !v.is_empty()) {
+            crate::install::VersionSpec::parse(version)?;
+        }
         if self.server.port.is_some_and(|p| p != 0) || self.server.cluster.is_some() {
             return invalid(
                 "a cluster chooses its nodes' client and cluster ports itself; leave `server.port` and `server.cluster` unset"
@@ -753,6 +789,9 @@ pub struct SuperclusterOptions {
     /// The options every node starts from (JetStream, config, auth, binary, ...). Ports, `cluster` and `gateway`
     /// must stay unset; `name`, when set, prefixes the node names (`NAME-CLUSTER-1`, ...).
     pub server: ServerOptions,
+    /// One release per cluster (`"2.14"`, `"2.15.1"`, ...; an empty string: `server.version`), for mixed-version
+    /// superclusters. Empty: every node runs `server`'s binary or version.
+    pub versions: Vec<String>,
     /// How long to wait for the supercluster to be ready (meshes, gateways, JetStream leader), in milliseconds.
     /// Default 30 000.
     pub ready_timeout_ms: u64,
@@ -768,6 +807,7 @@ impl Default for SuperclusterOptions {
             nodes: 3,
             names: Vec::new(),
             server: ServerOptions::default(),
+            versions: Vec::new(),
             ready_timeout_ms: 30_000,
             gateway_proxies: false,
         }
@@ -789,6 +829,8 @@ impl SuperclusterOptions {
         names: Vec<String> => |v| v;
         /// Sets the options every node starts from.
         server: ServerOptions => |v| v;
+        /// Sets one release per cluster (mixed-version superclusters).
+        versions: Vec<String> => |v| v;
         /// Sets the readiness timeout in milliseconds.
         ready_timeout_ms: u64 => |v| v;
         /// Routes every gateway connection through its own fault proxy.
@@ -844,6 +886,16 @@ impl SuperclusterOptions {
                 ));
             }
         }
+        if !self.versions.is_empty() && self.versions.len() != self.clusters {
+            return invalid(format!(
+                "`versions` has {} entries for {} clusters; give one per cluster or none",
+                self.versions.len(),
+                self.clusters
+            ));
+        }
+        for version in self.versions.iter().filter(|v| !v.is_empty()) {
+            crate::install::VersionSpec::parse(version)?;
+        }
         if self.server.gateway.is_some() {
             return invalid(
                 "a supercluster generates every node's gateway; leave `server.gateway` unset"
@@ -853,13 +905,17 @@ impl SuperclusterOptions {
         if self.ready_timeout_ms == 0 {
             return invalid("`ready_timeout_ms` must be greater than 0".into());
         }
-        self.cluster_options("c").validate_links(true)?;
+        self.cluster_options(0, "c").validate_links(true)?;
         crate::links::reject_conflicting_config(&self.server, "gateway", "a supercluster")
     }
 
     /// The options of cluster `k` named `name`.
-    pub(crate) fn cluster_options(&self, name: &str) -> ClusterOptions {
+    pub(crate) fn cluster_options(&self, k: usize, name: &str) -> ClusterOptions {
         let mut server = self.server.clone();
+        if let Some(version) = self.versions.get(k).filter(|v| !v.is_empty()) {
+            server.version = Some(version.clone());
+            server.binary = None;
+        }
         // Server names must be unique across the supercluster (its JetStream meta group spans every cluster).
         server.name = Some(match &self.server.name {
             Some(prefix) => format!("{prefix}-{name}"),
@@ -872,6 +928,8 @@ impl SuperclusterOptions {
             node_config_files: Vec::new(),
             node_names: Vec::new(),
             node_store_dirs: Vec::new(),
+            node_versions: Vec::new(),
+            node_binaries: Vec::new(),
             ready_timeout_ms: self.ready_timeout_ms,
             route_proxies: false,
         }

@@ -129,7 +129,7 @@ impl Server {
         if let Some(cluster) = opts.cluster.as_mut() {
             cluster.port = cluster.port.filter(|p| *p != 0);
         }
-        let binary = binary::resolve(opts.binary.as_deref())?;
+        let binary = binary::resolve_for(opts.binary.as_deref(), opts.version.as_deref())?;
         let keep = opts.keep.unwrap_or_else(Keep::from_env);
         let dir = WorkDir::create(keep)?;
         let credentials = Credentials::generate(&opts, dir.path())?;
@@ -257,6 +257,29 @@ impl Server {
     /// Stops the server (gracefully) and starts it again on the same ports with the same store.
     pub fn try_restart(&mut self) -> Result<()> {
         self.stop()?;
+        self.spawn_on_kept_ports()
+    }
+
+    /// Stops the server (gracefully) and starts it again on release `version` (`"2.15"`, `"2.15.1"`, `"latest"`;
+    /// installed when missing), on the same ports with the same store. The release is installed before the server
+    /// stops, so a failed install leaves it as it was. A stopped server is only switched (and started).
+    pub fn upgrade(&mut self, version: &str) -> Result<()> {
+        let binary = crate::install::resolve(version)?.binary;
+        self.opts.version = Some(version.to_string());
+        self.opts.binary = None;
+        self.switch_binary(binary)
+    }
+
+    /// Like [`Server::upgrade`], with a binary instead of a release.
+    pub fn upgrade_binary(&mut self, binary: impl AsRef<Path>) -> Result<()> {
+        let binary = binary::resolve(Some(binary.as_ref()))?;
+        self.opts.binary = Some(binary.clone());
+        self.switch_binary(binary)
+    }
+
+    fn switch_binary(&mut self, binary: PathBuf) -> Result<()> {
+        self.stop()?;
+        self.binary = binary;
         self.spawn_on_kept_ports()
     }
 

@@ -83,7 +83,11 @@ impl Supercluster {
         } else {
             opts.names.clone()
         };
-        let cluster_opts: Vec<_> = names.iter().map(|n| opts.cluster_options(n)).collect();
+        let cluster_opts: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| opts.cluster_options(k, n))
+            .collect();
         let names = &names;
         let gateway = move |k: usize, gateways: Vec<RemoteGateway>| GatewayListener {
             name: names[k].clone(),

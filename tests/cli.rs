@@ -616,6 +616,70 @@ fn a_leaf_of_a_running_hub_and_of_a_gone_one() {
     assert!(stderr.contains(&leaf_url), "{stderr}");
 }
 
+#[test]
+fn server_version_picks_the_release_of_every_node_and_files_mix_them() {
+    // --server-version for a whole supercluster (installed into the cache when missing).
+    let mut h = Harness::spawn(&[
+        "run",
+        "--json",
+        "--server-version",
+        "2.14",
+        "--clusters",
+        "2",
+        "--nodes",
+        "1",
+    ]);
+    let report: Value = serde_json::from_str(&h.line()).unwrap();
+    for cluster in report["clusters"].as_array().unwrap() {
+        let url = cluster["urls"][0].as_str().unwrap();
+        let version = info_of(url)["version"].as_str().unwrap().to_string();
+        assert!(version.starts_with("2.14."), "{url} runs {version}");
+    }
+    h.signal(libc::SIGTERM);
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    // One release per node from an options file.
+    let dir = scratch();
+    let file = dir.path().join("mixed.json");
+    std::fs::write(&file, r#"{"nodes": 2, "node_versions": ["2.14", "2.15"]}"#).unwrap();
+    let mut h = Harness::spawn(&["run", "--json", "--options", file.to_str().unwrap()]);
+    let report: Value = serde_json::from_str(&h.line()).unwrap();
+    let versions: Vec<String> = report["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            info_of(u.as_str().unwrap())["version"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        versions[0].starts_with("2.14.") && versions[1].starts_with("2.15."),
+        "{versions:?}"
+    );
+    h.signal(libc::SIGTERM);
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    // Per-node lists with --clusters are a usage error, not silently dropped.
+    let out = output(&[
+        "run",
+        "--clusters",
+        "2",
+        "--options",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("per-node lists"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 // ----- TLS -------------------------------------------------------------------------------------------------------
 
 #[test]
@@ -723,6 +787,48 @@ fn a_tls_leaf_of_a_tls_hub() {
         text(&out.stderr).contains("--clusters"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn nats_server_version_runs_a_whole_suite_on_another_release() {
+    // The environment's release wins over NATS_SERVER_BIN; what the harness runs is its child's INFO.
+    let out = harness(&["exec", "-q", "--", "sh", "-c", r#"echo "$NATS_URL""#])
+        .env("NATS_SERVER_VERSION", "2.14")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.trim().starts_with("nats://"), "{stdout}");
+    let mut h = {
+        let mut child = harness(&["run", "--json"])
+            .env("NATS_SERVER_VERSION", "2.14")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Harness { child, stdout }
+    };
+    let report: Value = serde_json::from_str(&h.line()).unwrap();
+    let url = report["urls"][0].as_str().unwrap();
+    let version = info_of(url)["version"].as_str().unwrap().to_string();
+    assert!(version.starts_with("2.14."), "{version}");
+    h.signal(libc::SIGTERM);
+    let (status, stderr) = h.finish(30);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    // A bad value names the variable.
+    let out = harness(&["run"])
+        .env("NATS_SERVER_VERSION", "2.x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the release $NATS_SERVER_VERSION names: `version` \"2.x\" is not a nats-server version"),
+        "{stderr}"
     );
 }
 

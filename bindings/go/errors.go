@@ -23,6 +23,7 @@ const (
 	StatusMonitoring      Status = 9
 	StatusTimeout         Status = 10
 	StatusInternal        Status = 11
+	StatusInstall         Status = 12
 	StatusNullArgument    Status = 100
 	StatusInvalidUTF8     Status = 101
 	StatusInvalidHandle   Status = 102
@@ -59,6 +60,9 @@ var (
 	ErrTimeout = errors.New("natsserver: timeout")
 	// ErrInternal: a bug in the harness (a caught panic). Please report it with the message.
 	ErrInternal = errors.New("natsserver: internal error")
+	// ErrInstall: a requested nats-server release could not be resolved or installed (no such release, a
+	// checksum mismatch, no network); the message names the version, the sources tried and their answers.
+	ErrInstall = errors.New("natsserver: install failed")
 	// ErrNullArgument: a required pointer was NULL at the C boundary (a bug in this package if it happens).
 	ErrNullArgument = errors.New("natsserver: null argument")
 	// ErrInvalidUTF8: a string argument is not valid UTF-8.
@@ -91,6 +95,7 @@ var sentinels = map[Status]error{
 	StatusMonitoring:      ErrMonitoring,
 	StatusTimeout:         ErrTimeout,
 	StatusInternal:        ErrInternal,
+	StatusInstall:         ErrInstall,
 	StatusNullArgument:    ErrNullArgument,
 	StatusInvalidUTF8:     ErrInvalidUTF8,
 	StatusInvalidHandle:   ErrInvalidHandle,

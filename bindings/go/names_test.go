@@ -114,6 +114,7 @@ func TestStatusConstantsMatchTheHeader(t *testing.T) {
 		"MONITORING":       natsserver.StatusMonitoring,
 		"TIMEOUT":          natsserver.StatusTimeout,
 		"INTERNAL":         natsserver.StatusInternal,
+		"INSTALL":          natsserver.StatusInstall,
 		"NULL_ARGUMENT":    natsserver.StatusNullArgument,
 		"INVALID_UTF8":     natsserver.StatusInvalidUTF8,
 		"INVALID_HANDLE":   natsserver.StatusInvalidHandle,

@@ -23,8 +23,10 @@ const (
 // json tags are its keys, and every zero value is left out so that the Rust default applies (loopback, every
 // listener on a dynamic port, monitoring on, JetStream off, a 10 s startup timeout).
 type Options struct {
-	// Binary is the nats-server executable; else $NATS_SERVER_BIN, else nats-server on PATH.
+	// Binary is the nats-server executable; else the release Version, else $NATS_SERVER_BIN, else PATH.
 	Binary string `json:"binary,omitempty"`
+	// Version is a release to run ("2.14", "2.14.6", "latest"), installed into the per-user cache when missing.
+	Version string `json:"version,omitempty"`
 	// ConfigFile is a server configuration file (a relative path is resolved against the current directory).
 	ConfigFile string `json:"config_file,omitempty"`
 	// Config is configuration text, applied after ConfigFile (so it overrides it), e.g. "max_payload: 2MB".
@@ -149,6 +151,8 @@ type SuperclusterOptions struct {
 	Names []string `json:"names,omitempty"`
 	// Server holds the options every node starts from. Leave Port, Cluster, Gateway and StoreDir unset.
 	Server Options `json:"server"`
+	// Versions gives one release per cluster, for mixed-version superclusters ("": the template's).
+	Versions []string `json:"versions,omitempty"`
 	// ReadyTimeoutMS is how long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds;
 	// 0 means 30 000.
 	ReadyTimeoutMS uint64 `json:"ready_timeout_ms,omitempty"`
@@ -190,6 +194,10 @@ type ClusterOptions struct {
 	NodeNames []string `json:"node_names,omitempty"`
 	// NodeStoreDirs gives one JetStream store directory per node (owned by the caller, never removed).
 	NodeStoreDirs []string `json:"node_store_dirs,omitempty"`
+	// NodeVersions gives one release per node, for mixed-version clusters ("": the template's).
+	NodeVersions []string `json:"node_versions,omitempty"`
+	// NodeBinaries gives one binary per node (wins over NodeVersions for that node).
+	NodeBinaries []string `json:"node_binaries,omitempty"`
 	// ReadyTimeoutMS is how long to wait for the cluster to be ready (mesh formed, JetStream meta leader agreed),
 	// in milliseconds; 0 means 30 000.
 	ReadyTimeoutMS uint64 `json:"ready_timeout_ms,omitempty"`

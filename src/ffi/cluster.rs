@@ -335,6 +335,37 @@ pub unsafe extern "C" fn nats_cluster_rolling_restart(
     cluster_call(cluster, error, Cluster::rolling_restart)
 }
 
+/// Stops node `index`, starts it again on release `version` (`"2.15"`, `"2.15.1"`, `"latest"`; installed first
+/// when missing) with the same ports and store, and waits until the cluster is ready again.
+#[no_mangle]
+pub unsafe extern "C" fn nats_cluster_upgrade_node(
+    cluster: *mut nats_cluster_t,
+    index: usize,
+    version: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let version = str_arg(version, "version")?;
+        let cluster = handle(cluster)?;
+        check_index(cluster, index)?;
+        cluster.with(|c| c.upgrade_node(index, version))
+    })
+}
+
+/// Upgrades every node in turn to release `version` (see `nats_cluster_upgrade_node`); the release is installed
+/// before any node stops.
+#[no_mangle]
+pub unsafe extern "C" fn nats_cluster_rolling_upgrade(
+    cluster: *mut nats_cluster_t,
+    version: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let version = str_arg(version, "version")?;
+        handle(cluster)?.with(|c| c.rolling_upgrade(version))
+    })
+}
+
 /// Sets the keep policy (a `nats_server_keep` value) of every node.
 #[no_mangle]
 pub unsafe extern "C" fn nats_cluster_set_keep(

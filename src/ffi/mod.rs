@@ -36,12 +36,15 @@ mod supercluster;
 mod options;
 mod tls;
 
+mod install;
+
 mod boundary;
 
 use std::ffi::{c_char, c_int};
 
 pub use auth::*;
 pub use cluster::*;
+pub use install::*;
 pub use options::*;
 pub use server::*;
 pub use status::nats_server_status;

@@ -343,6 +343,22 @@ pub unsafe extern "C" fn nats_server_host(
     string_query(server, out, error, |s| Ok(s.host()))
 }
 
+/// Stops the server gracefully and starts it again on release `version` (`"2.15"`, `"2.15.1"`, `"latest"`;
+/// installed first when missing, see `nats_server_install`) with the same ports and JetStream store. A failed
+/// install (`NATS_SERVER_INSTALL`) leaves the server as it was. (A node of a cluster: prefer
+/// `nats_cluster_upgrade_node`, which also waits for the cluster to be ready again.)
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_upgrade(
+    server: *mut nats_server_t,
+    version: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let version = str_arg(version, "version")?;
+        handle(server)?.with(|s| s.upgrade(version))
+    })
+}
+
 /// Kills the server at once (SIGKILL, like a crash) and reaps it. Killing a stopped server is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_kill(

@@ -7,7 +7,7 @@ use crate::error::{harness_message, Error, ErrorKind};
 /// The result of every fallible call. `NATS_SERVER_OK` (0) is success; every other value is a failure whose
 /// human-readable message is handed back through the call's `char **error` out-parameter.
 ///
-/// The numbers are fixed and never reused. 1 to 11 mirror the Rust `ErrorKind`s; 100 and above exist only at the
+/// The numbers are fixed and never reused. 1 to 12 mirror the Rust `ErrorKind`s; 100 and above exist only at the
 /// C boundary (bad arguments, handles). New codes get new numbers; bindings must treat an unknown code as a
 /// generic failure.
 #[allow(non_camel_case_types)]
@@ -40,6 +40,9 @@ pub enum nats_server_status {
     NATS_SERVER_TIMEOUT = 10,
     /// A bug in the harness (a caught panic). Please report it with the message.
     NATS_SERVER_INTERNAL = 11,
+    /// A requested nats-server `version` could not be resolved or installed (no such release, a checksum
+    /// mismatch, no network). The message names the version, the sources tried and what each answered.
+    NATS_SERVER_INSTALL = 12,
     /// A required pointer argument (handle, string, out-parameter) is NULL. The message names the argument.
     NATS_SERVER_NULL_ARGUMENT = 100,
     /// A string argument is not valid UTF-8. The message names the argument and the byte offset.
@@ -79,6 +82,7 @@ impl nats_server_status {
             NATS_SERVER_MONITORING => c"NATS_SERVER_MONITORING",
             NATS_SERVER_TIMEOUT => c"NATS_SERVER_TIMEOUT",
             NATS_SERVER_INTERNAL => c"NATS_SERVER_INTERNAL",
+            NATS_SERVER_INSTALL => c"NATS_SERVER_INSTALL",
             NATS_SERVER_NULL_ARGUMENT => c"NATS_SERVER_NULL_ARGUMENT",
             NATS_SERVER_INVALID_UTF8 => c"NATS_SERVER_INVALID_UTF8",
             NATS_SERVER_INVALID_HANDLE => c"NATS_SERVER_INVALID_HANDLE",
@@ -89,7 +93,7 @@ impl nats_server_status {
     }
 
     /// The kind named in this status's messages (`nats-server harness: <kind>: ...`): the [`ErrorKind`] name for
-    /// 1 to 11, the boundary's own kinds above 100.
+    /// 1 to 12, the boundary's own kinds above 100.
     pub(crate) fn kind_name(self) -> &'static str {
         use nats_server_status::*;
         match self {
@@ -105,6 +109,7 @@ impl nats_server_status {
             NATS_SERVER_MONITORING => ErrorKind::Monitoring.name(),
             NATS_SERVER_TIMEOUT => ErrorKind::Timeout.name(),
             NATS_SERVER_INTERNAL => ErrorKind::Internal.name(),
+            NATS_SERVER_INSTALL => ErrorKind::Install.name(),
             NATS_SERVER_NULL_ARGUMENT => "null argument",
             NATS_SERVER_INVALID_UTF8 => "invalid UTF-8",
             NATS_SERVER_INVALID_HANDLE => "invalid handle",
@@ -115,7 +120,7 @@ impl nats_server_status {
     }
 
     /// Every status, for tests and bindings generators.
-    pub const ALL: [nats_server_status; 18] = {
+    pub const ALL: [nats_server_status; 19] = {
         use nats_server_status::*;
         [
             NATS_SERVER_OK,
@@ -130,6 +135,7 @@ impl nats_server_status {
             NATS_SERVER_MONITORING,
             NATS_SERVER_TIMEOUT,
             NATS_SERVER_INTERNAL,
+            NATS_SERVER_INSTALL,
             NATS_SERVER_NULL_ARGUMENT,
             NATS_SERVER_INVALID_UTF8,
             NATS_SERVER_INVALID_HANDLE,
@@ -155,6 +161,7 @@ impl From<ErrorKind> for nats_server_status {
             ErrorKind::Monitoring => NATS_SERVER_MONITORING,
             ErrorKind::Timeout => NATS_SERVER_TIMEOUT,
             ErrorKind::Internal => NATS_SERVER_INTERNAL,
+            ErrorKind::Install => NATS_SERVER_INSTALL,
         }
     }
 }
@@ -205,6 +212,7 @@ mod tests {
             ErrorKind::Monitoring,
             ErrorKind::Timeout,
             ErrorKind::Internal,
+            ErrorKind::Install,
         ] {
             assert_eq!(kind as i32, nats_server_status::from(kind) as i32);
         }

@@ -237,6 +237,41 @@ static void test_keep_names(void) {
     EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`text`", nats_server_keep_parse(NULL, &keep, &err));
 }
 
+/* Installing a release: the C ABI names the version and each source's answer; no network needed (a closed port). */
+static void test_install_errors(void) {
+    char dir[] = "/tmp/nats-server-c-cache-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    setenv("NATS_SERVER_CACHE", dir, 1);
+    setenv("NATS_SERVER_SOURCES", "github", 1);
+    setenv("NATS_SERVER_RELEASES_URL", "http://127.0.0.1:9", 1);
+    char *text = NULL;
+    EXPECT_ERROR(NATS_SERVER_INSTALL,
+                 "nats-server harness: install failed: could not install nats-server 2.98.7; tried github "
+                 "(http://127.0.0.1:9): GET http://127.0.0.1:9/v2.98.7/SHA256SUMS failed",
+                 nats_server_install("2.98.7", &text, &err));
+    CHECK(text == NULL);
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "`version` \"2.x\" is not a nats-server version",
+                 nats_server_install("2.x", &text, &err));
+    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`version`", nats_server_install(NULL, &text, &err));
+    EXPECT_ERROR(NATS_SERVER_NULL_ARGUMENT, "`binary_out`", nats_server_install("2.14", NULL, &err));
+    EXPECT_OK(nats_server_versions(true, &text, &err));
+    CHECK_STR_CONTAINS(text, "\"installed\":[]");
+    CHECK_STR_CONTAINS(text, "\"available\":[]");
+    nats_server_string_free(text);
+    /* A supercluster cluster's release that cannot be installed: the install error, nothing left running. */
+    nats_supercluster_t *sc = (nats_supercluster_t *)&text; /* must come back NULL */
+    EXPECT_ERROR(NATS_SERVER_INSTALL, "nats-server 2.98.7",
+                 nats_supercluster_run("{\"clusters\": 2, \"nodes\": 1, \"versions\": [\"\", \"2.98.7\"]}", &sc, &err));
+    CHECK(sc == NULL);
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "`versions` has 1 entries for 2 clusters",
+                 nats_supercluster_run("{\"clusters\": 2, \"versions\": [\"2.14\"]}", &sc, &err));
+    CHECK(strcmp(nats_server_status_name(NATS_SERVER_INSTALL), "NATS_SERVER_INSTALL") == 0);
+    unsetenv("NATS_SERVER_CACHE");
+    unsetenv("NATS_SERVER_SOURCES");
+    unsetenv("NATS_SERVER_RELEASES_URL");
+    rmdir(dir);
+}
+
 int main(void) {
     RUN(test_missing_binary);
     RUN(test_missing_config_file);
@@ -247,5 +282,6 @@ int main(void) {
     RUN(test_stopped_server);
     RUN(test_running_server_errors);
     RUN(test_keep_names);
+    RUN(test_install_errors);
     return summary();
 }

@@ -114,6 +114,42 @@ static void test_cluster_options_and_args_refused(void) {
     nats_server_options_free(o);
 }
 
+/* A mixed-version cluster from the builder: one release per node (installed into the per-user cache when missing),
+ * then a rolling upgrade of the running cluster through the C ABI. */
+static void test_node_versions_from_the_builder(void) {
+    nats_server_options_t *o = NULL;
+    char *json = NULL, *version = NULL;
+    nats_cluster_t *c = NULL;
+    nats_server_t *node = NULL;
+    if (!releases_offline_with_2_14_and_2_15()) return;
+    o = nats_cluster_options_new();
+    REQUIRE(o != NULL);
+    EXPECT_OK(nats_server_options_set_int(o, "nodes", 2, &err));
+    EXPECT_OK(nats_server_options_set_bool(o, "server.jetstream", true, &err));
+    EXPECT_OK(nats_server_options_append_string(o, "node_versions", "2.14", &err));
+    EXPECT_OK(nats_server_options_append_string(o, "node_versions", "2.15", &err));
+    EXPECT_OK(nats_server_options_to_json(o, &json, &err));
+    nats_server_options_free(o);
+    EXPECT_OK(nats_cluster_run(json, &c, &err));
+    nats_server_string_free(json);
+    REQUIRE(c != NULL);
+    const char *want[] = {"2.14.", "2.15."};
+    for (size_t i = 0; i < 2; i++) {
+        EXPECT_OK(nats_cluster_node(c, i, &node, &err));
+        EXPECT_OK(nats_server_version(node, &version, &err));
+        CHECK(version != NULL && strncmp(version, want[i], strlen(want[i])) == 0);
+        nats_server_string_free(version);
+        version = NULL;
+    }
+    EXPECT_OK(nats_cluster_rolling_upgrade(c, "2.15", &err));
+    EXPECT_OK(nats_cluster_node(c, 0, &node, &err));
+    EXPECT_OK(nats_server_version(node, &version, &err));
+    CHECK(version != NULL && strncmp(version, "2.15.", 5) == 0);
+    nats_server_string_free(version);
+    EXPECT_OK(nats_cluster_free(c));
+    releases_online();
+}
+
 static void test_spawn_then_wait_ready(void) {
     nats_server_t *servers[3] = {NULL, NULL, NULL};
     nats_server_t *bad = NULL;
@@ -217,6 +253,7 @@ cleanup:
 int main(void) {
     RUN(test_options_built_without_json);
     RUN(test_cluster_options_and_args_refused);
+    RUN(test_node_versions_from_the_builder);
     RUN(test_spawn_then_wait_ready);
     RUN(test_stop_timeout_on_a_lame_duck_server_with_a_client);
     RUN(test_cluster_nodes_stop_in_parallel);

@@ -128,7 +128,9 @@ def test_nats_server_bin_option(pytester: pytest.Pytester, monkeypatch: pytest.M
     no_nats_server_env(monkeypatch)
     nowhere = pytester.runpytest()
     nowhere.assert_outcomes(errors=1)
-    nowhere.stdout.fnmatch_lines(["*no `nats-server` binary on PATH and NATS_SERVER_BIN is not set*"])
+    nowhere.stdout.fnmatch_lines(
+        ["*no `nats-server` binary on PATH and neither NATS_SERVER_BIN nor NATS_SERVER_VERSION is set*"]
+    )
 
     pytester.runpytest(f"--nats-server-bin={nats_bin}").assert_outcomes(passed=1)
 

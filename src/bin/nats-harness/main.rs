@@ -20,9 +20,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, Parser};
-use nats_server::{Cluster, Error, ErrorKind, Server, Supercluster};
+use nats_server::{Cluster, Error, ErrorKind, Installed, Installer, Server, Supercluster};
+use serde_json::Value;
 
-use args::{Cli, Cmd, ExecArgs, RunArgs, StartArgs};
+use args::{Cli, Cmd, ExecArgs, InstallArgs, RunArgs, StartArgs, VersionsArgs};
 use plan::{Plan, PlanError};
 use report::{Report, Running};
 use signals::{Event, Signals};
@@ -40,6 +41,8 @@ fn main() -> ExitCode {
     let (name, result) = match cli.command {
         Cmd::Run(args) => ("run", run(args)),
         Cmd::Exec(args) => ("exec", exec(args)),
+        Cmd::Install(args) => ("install", install(args)),
+        Cmd::Versions(args) => ("versions", versions(args)),
     };
     // Everything started has been stopped and dropped by now.
     match result {
@@ -61,6 +64,53 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `install`: resolves and installs each release in turn; prints `VERSION BINARY` lines (or JSON).
+fn install(args: InstallArgs) -> Result<u8, Failure> {
+    let installer = Installer::from_env()?;
+    let mut done = Vec::new();
+    for spec in &args.versions {
+        done.push(installer.resolve(spec)?);
+    }
+    let mut out = io::stdout().lock();
+    if args.json {
+        let _ = writeln!(
+            out,
+            "{}",
+            Value::Array(done.iter().map(Installed::to_json).collect())
+        );
+    } else {
+        for installed in &done {
+            let _ = writeln!(out, "{} {}", installed.version, installed.binary.display());
+        }
+    }
+    Ok(0)
+}
+
+/// `versions`: the cache's releases, and (unless `--installed`) the releases the sources offer.
+fn versions(args: VersionsArgs) -> Result<u8, Failure> {
+    let installer = Installer::from_env()?;
+    let doc = installer.versions(!args.installed)?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let _ = writeln!(out, "{doc}");
+        return Ok(0);
+    }
+    let _ = writeln!(out, "installed in {}:", installer.cache_dir().display());
+    for i in installer.installed() {
+        let _ = writeln!(out, "  {} {}", i.version, i.binary.display());
+    }
+    if !args.installed {
+        let list: Vec<&str> = doc["available"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let _ = writeln!(out, "available: {}", list.join(" "));
+    }
+    Ok(0)
 }
 
 /// Why a command failed.

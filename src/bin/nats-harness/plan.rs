@@ -46,6 +46,9 @@ const CLUSTER_KEYS: &[&str] = &[
     "server",
     "node_config_files",
     "node_names",
+    "node_store_dirs",
+    "node_versions",
+    "node_binaries",
     "ready_timeout_ms",
 ];
 
@@ -157,6 +160,19 @@ fn supercluster_plan(
     }
     let mut opts = SuperclusterOptions::new();
     match file {
+        Some(FileDoc::Cluster(c))
+            if !(c.node_config_files.is_empty()
+                && c.node_names.is_empty()
+                && c.node_store_dirs.is_empty()
+                && c.node_versions.is_empty()
+                && c.node_binaries.is_empty()) =>
+        {
+            return Err(PlanError::Usage(
+                "the options file has per-node lists (`node_*`), which are for a single cluster; a supercluster's \
+                 nodes share the file's `server` options (drop --clusters, or the `node_*` lists)"
+                    .into(),
+            ));
+        }
         Some(FileDoc::Cluster(c)) => {
             opts.nodes = c.nodes;
             opts.server = c.server;
@@ -252,6 +268,9 @@ fn apply_server_flags(opts: &mut ServerOptions, args: &StartArgs) {
     if let Some(binary) = &args.binary {
         opts.binary = Some(binary.clone());
     }
+    if let Some(version) = &args.server_version {
+        opts.version = Some(version.clone());
+    }
     if args.debug {
         opts.debug = true;
     }
@@ -335,7 +354,8 @@ fn load_options(path: &Path) -> Result<FileDoc, Error> {
         invalid(format!(
             "not valid {kind} options ({}): {e}",
             if is_cluster {
-                "a cluster document, as it has one of `nodes`, `server`, `node_config_files`, `node_names`, `ready_timeout_ms`"
+                "a cluster document, as it has one of `nodes`, `server`, `node_config_files`, `node_names`, \
+                 `node_store_dirs`, `node_versions`, `node_binaries`, `ready_timeout_ms`"
             } else {
                 "a single-server document; a cluster document has `nodes` or `server`"
             }

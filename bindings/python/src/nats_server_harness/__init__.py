@@ -32,6 +32,7 @@ from ._errors import (
     ClosedError,
     ConfigError,
     HarnessIOError,
+    InstallError,
     InternalError,
     InvalidArgument,
     InvalidHandle,
@@ -48,7 +49,7 @@ from ._errors import (
     TimeoutError,  # noqa: A004 - the C ABI's name; it also is a builtins.TimeoutError
     Unavailable,
 )
-from ._ffi import ABI_VERSION, LIB_ENV, abi_version, library_path, library_version
+from ._ffi import ABI_VERSION, LIB_ENV, abi_version, install, library_path, library_version, versions
 from ._harness import Cluster, Ports, Server, Supercluster
 from ._options import (
     ClusterKeywords,
@@ -87,6 +88,7 @@ __all__ = [
     "GatewayListener",
     "HarnessIOError",
     "Import",
+    "InstallError",
     "InternalError",
     "InvalidArgument",
     "InvalidHandle",
@@ -117,9 +119,11 @@ __all__ = [
     "Unavailable",
     "User",
     "abi_version",
+    "install",
     "library_path",
     "library_version",
     "load_library",
+    "versions",
 ]
 
 

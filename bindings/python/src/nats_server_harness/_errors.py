@@ -15,6 +15,7 @@ __all__ = [
     "ClosedError",
     "ConfigError",
     "HarnessIOError",
+    "InstallError",
     "InternalError",
     "InvalidArgument",
     "InvalidHandle",
@@ -122,6 +123,13 @@ class InternalError(NatsServerError):
     code = 11
 
 
+class InstallError(NatsServerError):
+    """A requested nats-server ``version`` could not be resolved or installed (no such release, a checksum
+    mismatch, no network). The message names the version, the sources tried and what each answered."""
+
+    code = 12
+
+
 class NullArgument(NatsServerError, ValueError):
     """A required argument was NULL at the C boundary (a bug of the binding)."""
 
@@ -184,6 +192,7 @@ _BY_CODE: dict[int, type[NatsServerError]] = {
         MonitoringError,
         TimeoutError,
         InternalError,
+        InstallError,
         NullArgument,
         InvalidUtf8,
         InvalidHandle,

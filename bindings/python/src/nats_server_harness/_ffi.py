@@ -8,6 +8,7 @@ Handles are plain integers (``void *``); strings the library returns are copied 
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import sys
 import threading
@@ -124,6 +125,10 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_fault_add": (c_int, [_HANDLE, c_char_p, _ERR]),
     "nats_server_fault_remove": (c_int, [_HANDLE, c_char_p, _ERR]),
     "nats_server_link_set_up": (c_int, [_HANDLE, c_bool, _ERR]),
+    "nats_server_upgrade": (c_int, [_HANDLE, c_char_p, _ERR]),
+    # releases
+    "nats_server_install": (c_int, [c_char_p, _CHAR_PP, _ERR]),
+    "nats_server_versions": (c_int, [c_bool, _CHAR_PP, _ERR]),
     # cluster
     "nats_cluster_run": (c_int, [c_char_p, _HANDLE_P, _ERR]),
     "nats_cluster_free": (c_int, [_HANDLE]),
@@ -142,6 +147,8 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_cluster_resume_node": (c_int, [_HANDLE, c_size_t, _ERR]),
     "nats_cluster_lame_duck_node": (c_int, [_HANDLE, c_size_t, _ERR]),
     "nats_cluster_rolling_restart": (c_int, [_HANDLE, _ERR]),
+    "nats_cluster_upgrade_node": (c_int, [_HANDLE, c_size_t, c_char_p, _ERR]),
+    "nats_cluster_rolling_upgrade": (c_int, [_HANDLE, c_char_p, _ERR]),
     "nats_cluster_set_keep": (c_int, [_HANDLE, c_int32, _ERR]),
     "nats_cluster_mark_failed": (c_int, [_HANDLE, _ERR]),
     "nats_cluster_wait_ready": (c_int, [_HANDLE, c_uint64, _ERR]),
@@ -434,3 +441,17 @@ def library_version() -> str:
     """The version of the loaded library (the Rust crate's version)."""
     version: bytes = lib().nats_server_library_version()
     return version.decode()
+
+
+def install(version: str) -> str:
+    """Installs the nats-server release ``version`` (``"2.14"``, ``"2.14.6"``, ``"latest"``) into the per-user
+    cache when missing (``$NATS_SERVER_CACHE``, else ``$XDG_CACHE_HOME`` or ``~/.cache``) and returns its
+    binary's path. Raises :class:`InstallError` naming the version, the sources tried and their answers."""
+    return str(out_path("nats_server_install", str(version).encode()))
+
+
+def versions(installed_only: bool = False) -> dict[str, Any]:
+    """The releases in the cache and, unless ``installed_only``, the ones the sources offer:
+    ``{"cache": ..., "installed": [{"version": ..., "binary": ...}], "available": [...]}``."""
+    doc: dict[str, Any] = json.loads(out_string("nats_server_versions", bool(installed_only)))
+    return doc

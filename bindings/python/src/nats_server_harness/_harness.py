@@ -272,6 +272,11 @@ class Server:
         it to rejoin.)"""
         self._call("nats_server_start")
 
+    def upgrade(self, version: str) -> None:
+        """Stops the server and starts it again on release ``version`` (``"2.15"``, ``"2.15.1"``, ``"latest"``;
+        installed first when missing), on the same ports with the same store."""
+        self._call("nats_server_upgrade", str(version).encode())
+
     def restart(self) -> None:
         """Stops the server gracefully and starts it again on the same ports with the same JetStream store."""
         self._call("nats_server_restart")
@@ -824,6 +829,16 @@ class Cluster:
     def rolling_restart(self) -> None:
         """Restarts every node in turn, waiting for the cluster to be ready after each."""
         self._with(lambda h: _ffi.call("nats_cluster_rolling_restart", h))
+
+    def upgrade_node(self, index: int, version: str) -> None:
+        """Restarts node ``index`` on release ``version`` (installed first when missing), same ports and store, and
+        waits until the cluster is ready again."""
+        i = self._index(index)
+        self._with(lambda h: _ffi.call("nats_cluster_upgrade_node", h, i, str(version).encode()))
+
+    def rolling_upgrade(self, version: str) -> None:
+        """Upgrades every node in turn to release ``version``; the release is installed before any node stops."""
+        self._with(lambda h: _ffi.call("nats_cluster_rolling_upgrade", h, str(version).encode()))
 
     def set_keep(self, keep: Keep) -> None:
         """Sets the keep policy of every node: ``"never"``, ``"on-failure"`` or ``"always"``."""

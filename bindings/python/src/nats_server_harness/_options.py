@@ -97,8 +97,10 @@ class TlsOptions(TypedDict, total=False):
 class ServerOptions(TypedDict, total=False):
     """Options of one server (every field optional; every listener on a dynamic port unless a port is given)."""
 
-    #: The ``nats-server`` binary; else ``$NATS_SERVER_BIN``, else ``nats-server`` on ``PATH``.
+    #: The ``nats-server`` binary; else the release ``version``, else ``$NATS_SERVER_BIN``, else ``PATH``.
     binary: Optional[StrPath]
+    #: A release to run (``"2.14"``, ``"2.14.6"``, ``"latest"``), installed into the per-user cache when missing.
+    version: Optional[str]
     #: A configuration file (relative paths resolve against the current directory).
     config_file: Optional[StrPath]
     #: Configuration text, applied after ``config_file``.
@@ -185,6 +187,10 @@ class ClusterOptions(TypedDict, total=False):
     node_names: Sequence[str]
     #: One JetStream store directory per node (owned by the caller, never removed).
     node_store_dirs: Sequence[StrPath]
+    #: One release per node (mixed-version clusters; ``""``: the template's).
+    node_versions: Sequence[str]
+    #: One binary per node (wins over ``node_versions``).
+    node_binaries: Sequence[StrPath]
     #: How long to wait for the cluster to be ready, in milliseconds. Default 30 000.
     ready_timeout_ms: int
     #: Every route through its own fault proxy (:meth:`Cluster.partition`, :meth:`Cluster.heal`).
@@ -203,6 +209,8 @@ class SuperclusterOptions(TypedDict, total=False):
     names: Sequence[str]
     #: The options every node starts from (``port``, ``cluster``, ``gateway`` and ``store_dir`` must stay unset).
     server: ServerOptions
+    #: One release per cluster (mixed-version superclusters; ``""``: the template's).
+    versions: Sequence[str]
     #: How long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds. Default 30 000.
     ready_timeout_ms: int
     #: Every gateway connection through its own fault proxy (:meth:`Supercluster.partition`, :meth:`Supercluster.heal`).
@@ -215,6 +223,7 @@ class ClusterKeywords(ClusterOptions, total=False):
     ``node_names``)."""
 
     binary: Optional[StrPath]
+    version: Optional[str]
     config_file: Optional[StrPath]
     config: Optional[str]
     jetstream: bool
@@ -241,6 +250,7 @@ class SuperclusterKeywords(SuperclusterOptions, total=False):
     which goes into the ``server`` template."""
 
     binary: Optional[StrPath]
+    version: Optional[str]
     config_file: Optional[StrPath]
     config: Optional[str]
     jetstream: bool

@@ -16,6 +16,17 @@ Fixtures:
   the hub's ``/leafz`` lists the leaf.
 - ``nats_server_settings``: the resolved settings (binary, keep policy, log lines).
 
+Versions: with ``--nats-server-versions 2.14,2.15`` (ini ``nats_server_versions``, else ``$NATS_SERVER_VERSIONS``)
+every test that uses a function-scoped fixture (``nats_server``, ``nats_cluster``, ``nats_supercluster``, the
+factories, the async fixtures, ...) or takes ``nats_server_version`` runs once per release, on servers of that
+release (installed into the per-user cache when missing) unless it names a ``binary`` or ``version`` itself; the
+``nats_server_version`` fixture says which (``None`` when no releases are listed: the default binary, one run).
+The session-scoped factories always use the default binary.
+
+Marker: ``@pytest.mark.requires_nats_server("2.11")`` skips the test (saying why) when the nats-server the plugin
+runs by default is older than that release. A test that wants a given release asks for it with the ``version``
+option (``nats_server_factory(version="2.14")``), installed into the per-user cache when missing.
+
 Settings (command line > ini > environment): ``--nats-server-bin`` / ``nats_server_bin`` (else ``$NATS_SERVER_BIN``,
 else ``PATH``), ``--nats-server-keep`` / ``nats_server_keep`` (``never``, ``on-failure``, ``always``, or any
 spelling ``$NATS_SERVER_KEEP`` accepts, parsed by the library; else ``$NATS_SERVER_KEEP``, else ``on-failure``)
@@ -30,8 +41,11 @@ Servers listen on dynamic ports in private directories, so parallel pytest-xdist
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import shutil
+import subprocess
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,13 +87,19 @@ class Settings:
     #: How many log lines to attach to a failing test's report.
     log_lines: int
 
-    def server_options(self, options: dict[str, Any], template: bool = False) -> dict[str, Any]:
-        """``options`` with the plugin's binary and keep policy filled in where the caller gave none (for a
-        cluster, ``template=True`` also looks into its ``server`` template)."""
+    def server_options(
+        self, options: dict[str, Any], template: bool = False, version: str | None = None
+    ) -> dict[str, Any]:
+        """``options`` with the plugin's binary (or, when the test runs once per release, that ``version``) and
+        keep policy filled in where the caller gave none (for a cluster, ``template=True`` also looks into its
+        ``server`` template)."""
         given = dict(options)
         inner = given.get("server") if template else None
         inner_keys = set(inner) if isinstance(inner, dict) else set()
-        if self.binary is not None and "binary" not in given and "binary" not in inner_keys:
+        chosen = {"binary", "version"} & (set(given) | inner_keys)
+        if version is not None and not chosen:
+            given["version"] = version
+        elif self.binary is not None and "binary" not in given and "binary" not in inner_keys:
             given["binary"] = self.binary
         if "keep" not in given and "keep" not in inner_keys:
             given["keep"] = self.keep  # on-failure: kept once the plugin marks it failed
@@ -170,13 +190,15 @@ def _state(config: pytest.Config) -> _State:
 class ServerFactory:
     """Starts servers with the plugin's settings applied; closes them all when its fixture ends."""
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: _State, version: str | None = None) -> None:
         self._state = state
+        #: The release this factory starts where the caller names neither ``binary`` nor ``version``.
+        self._version = version
         self._made: list[Server] = []
 
     def __call__(self, **options: Unpack[ServerOptions]) -> Server:
         given = dict(options)
-        document = self._state.settings.server_options(given)
+        document = self._state.settings.server_options(given, version=self._version)
         server = Server(**document)
         self._made.append(server)
         self._state.created(server)
@@ -195,12 +217,14 @@ class ServerFactory:
 class ClusterFactory:
     """Starts clusters with the plugin's settings applied; closes them all when its fixture ends."""
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: _State, version: str | None = None) -> None:
         self._state = state
+        #: The release this factory starts where the caller names neither ``binary`` nor ``version``.
+        self._version = version
         self._made: list[Cluster] = []
 
     def __call__(self, **options: Unpack[ClusterKeywords]) -> Cluster:
-        document = self._state.settings.server_options(dict(options), template=True)
+        document = self._state.settings.server_options(dict(options), template=True, version=self._version)
         cluster = Cluster(**document)
         self._made.append(cluster)
         self._state.created(cluster)
@@ -219,12 +243,14 @@ class ClusterFactory:
 class SuperclusterFactory:
     """Starts superclusters with the plugin's settings applied; closes them all when its fixture ends."""
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: _State, version: str | None = None) -> None:
         self._state = state
+        #: The release this factory starts where the caller names neither ``binary`` nor ``version``.
+        self._version = version
         self._made: list[Supercluster] = []
 
     def __call__(self, **options: Unpack[SuperclusterKeywords]) -> Supercluster:
-        document = self._state.settings.server_options(dict(options), template=True)
+        document = self._state.settings.server_options(dict(options), template=True, version=self._version)
         supercluster = Supercluster(**document)
         self._made.append(supercluster)
         self._state.created(supercluster)
@@ -298,13 +324,77 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help=f"server log lines attached to a failing test's report (default {DEFAULT_LOG_LINES})",
     )
+    group.addoption(
+        "--nats-server-versions",
+        dest="nats_server_versions",
+        default=None,
+        metavar="LIST",
+        help="comma-separated releases (2.14,2.15) a test taking `nats_server_version` runs against",
+    )
     parser.addini("nats_server_bin", "the nats-server binary (relative to the ini file)", default="")
+    parser.addini("nats_server_versions", "releases a test taking `nats_server_version` runs against", default="")
     parser.addini("nats_server_keep", "keep servers' directories: never, on-failure, always", default="")
     parser.addini("nats_server_log_lines", "server log lines attached to a failing test's report", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requires_nats_server(version): skip the test when the default nats-server is older than version",
+    )
     _state(config)  # validates the settings up front: a bad value is a usage error, not a failure per test
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if found is None:
+        return None
+    return tuple(int(part or 0) for part in found.groups())
+
+
+@functools.cache
+def _binary_version(binary: str) -> tuple[int, ...] | None:
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return None
+    return _version_tuple(done.stdout + done.stderr)
+
+
+def default_server_version(settings: Settings) -> tuple[int, ...] | None:
+    """The version of the nats-server the plugin runs by default (``--nats-server-bin``, else
+    ``$NATS_SERVER_BIN``, else ``PATH``), or ``None`` when there is none."""
+    binary = settings.binary or os.environ.get("NATS_SERVER_BIN") or shutil.which("nats-server")
+    return _binary_version(binary) if binary else None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "nats_server_version" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    listed = (
+        config.getoption("nats_server_versions")
+        or config.getini("nats_server_versions")
+        or os.environ.get("NATS_SERVER_VERSIONS", "")
+    )
+    versions = [v.strip() for v in str(listed).split(",") if v.strip()]
+    if versions:  # none listed: the `nats_server_version` fixture gives None (the default binary)
+        metafunc.parametrize("nats_server_version", versions, ids=versions)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("requires_nats_server")
+    if marker is None:
+        return
+    if len(marker.args) != 1 or _version_tuple(str(marker.args[0])) is None:
+        raise pytest.UsageError(f'{item.nodeid}: requires_nats_server takes one version, e.g. "2.11"')
+    wanted = str(marker.args[0])
+    have = default_server_version(_state(item.config).settings)
+    minimum = _version_tuple(wanted)
+    if have is None:
+        pytest.skip(f"needs nats-server >= {wanted}; no nats-server found")
+    elif minimum is not None and have < minimum:
+        pytest.skip(f"needs nats-server >= {wanted}; this is {'.'.join(map(str, have))}")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -413,6 +503,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(str(path))
 
 
+@pytest.fixture
+def nats_server_version() -> str | None:
+    """The release this test runs against: one of ``--nats-server-versions`` (the test runs once per release),
+    or ``None`` when none are listed (the plugin's default binary)."""
+    return None
+
+
 @pytest.fixture(scope="session")
 def nats_server_settings(pytestconfig: pytest.Config) -> Settings:
     """The plugin's resolved settings (binary, keep policy, log lines)."""
@@ -420,17 +517,17 @@ def nats_server_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture
-def nats_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]:
+def nats_server_factory(request: pytest.FixtureRequest, nats_server_version: str | None) -> Iterator[ServerFactory]:
     """``nats_server_factory(**options)`` starts a server; all are closed after the test."""
-    factory = ServerFactory(_state(request.config))
+    factory = ServerFactory(_state(request.config), nats_server_version)
     yield factory
     factory.close()
 
 
 @pytest.fixture
-def nats_cluster_factory(request: pytest.FixtureRequest) -> Iterator[ClusterFactory]:
+def nats_cluster_factory(request: pytest.FixtureRequest, nats_server_version: str | None) -> Iterator[ClusterFactory]:
     """``nats_cluster_factory(**options)`` starts a cluster; all are closed after the test."""
-    factory = ClusterFactory(_state(request.config))
+    factory = ClusterFactory(_state(request.config), nats_server_version)
     yield factory
     factory.close()
 
@@ -494,9 +591,11 @@ def nats_cluster(nats_cluster_factory: ClusterFactory) -> Cluster:
 
 
 @pytest.fixture
-def nats_supercluster_factory(request: pytest.FixtureRequest) -> Iterator[SuperclusterFactory]:
+def nats_supercluster_factory(
+    request: pytest.FixtureRequest, nats_server_version: str | None
+) -> Iterator[SuperclusterFactory]:
     """``nats_supercluster_factory(**options)`` starts a supercluster; all are closed after the test."""
-    factory = SuperclusterFactory(_state(request.config))
+    factory = SuperclusterFactory(_state(request.config), nats_server_version)
     yield factory
     factory.close()
 

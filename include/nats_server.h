@@ -610,6 +610,34 @@ nats_server_status nats_server_monitor_status(const nats_server_t *server,
                                               char **error);
 
 /**
+ * The client URL through the server's fault proxy, e.g. `nats://127.0.0.1:PORT` (the server was started with
+ * `"client_proxy": true`; otherwise `NATS_SERVER_INVALID_OPTIONS`). Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_proxied_url(const nats_server_t *server,
+                                           char **out,
+                                           char **error);
+
+/**
+ * Adds a fault to the client link, given as a toxiproxy toxic document, e.g.
+ * `{"type": "latency", "stream": "downstream", "toxicity": 1.0, "attributes": {"latency": 50, "jitter": 0}}`
+ * (types `latency`, `bandwidth`, `timeout`, `reset_peer`, `slow_close`, `slicer`, `limit_data`; `name` defaults
+ * to `<type>_<stream>`). A bad document or value is `NATS_SERVER_INVALID_OPTIONS` naming it.
+ */
+nats_server_status nats_server_fault_add(nats_server_t *server,
+                                         const char *fault_json,
+                                         char **error);
+
+/**
+ * Removes the client link's fault named `name`, or every fault when `name` is NULL.
+ */
+nats_server_status nats_server_fault_remove(nats_server_t *server, const char *name, char **error);
+
+/**
+ * Takes the client link down (`up` false: open connections are closed, new ones refused) or up again.
+ */
+nats_server_status nats_server_link_set_up(nats_server_t *server, bool up, char **error);
+
+/**
  * Starts a cluster from options given as one JSON document (the schema of the Rust `ClusterOptions`; NULL or
  * `{}` means three nodes without JetStream) and returns once it is ready: full mesh and, with JetStream, a meta
  * leader every node agrees on and every node healthy.
@@ -770,6 +798,40 @@ nats_server_status nats_cluster_wait_for_leader(const nats_cluster_t *cluster,
  * `NATS_SERVER_UNAVAILABLE` when they do not agree or there is none (see `nats_cluster_wait_for_leader`).
  */
 nats_server_status nats_cluster_meta_leader(const nats_cluster_t *cluster, size_t *out, char **error);
+
+/**
+ * Cuts every route between nodes of different groups, given as a JSON array of arrays of 0-based node indexes,
+ * e.g. `[[0], [1, 2]]`; nodes not named form one more group together. An index out of range or named twice is
+ * `NATS_SERVER_INVALID_ARGUMENT`; a cluster started without `"route_proxies": true` is
+ * `NATS_SERVER_INVALID_OPTIONS`.
+ */
+nats_server_status nats_cluster_partition(nats_cluster_t *cluster,
+                                          const char *groups_json,
+                                          char **error);
+
+/**
+ * Brings every route link up again after `nats_cluster_partition`.
+ */
+nats_server_status nats_cluster_heal(nats_cluster_t *cluster, char **error);
+
+/**
+ * Adds a fault (a toxiproxy toxic document, as for `nats_server_fault_add`) to the route link node `from` dials
+ * to node `to`.
+ */
+nats_server_status nats_cluster_route_fault_add(nats_cluster_t *cluster,
+                                                size_t from,
+                                                size_t to,
+                                                const char *fault_json,
+                                                char **error);
+
+/**
+ * Removes the fault named `name` (every fault when NULL) from the route link node `from` dials to node `to`.
+ */
+nats_server_status nats_cluster_route_fault_remove(nats_cluster_t *cluster,
+                                                   size_t from,
+                                                   size_t to,
+                                                   const char *name,
+                                                   char **error);
 
 /**
  * The creds file (user JWT and seed, mode 0600) of `user` in `account`, for a server started with
@@ -978,6 +1040,45 @@ nats_server_status nats_supercluster_wait_for_leader(const nats_supercluster_t *
                                                      size_t *cluster,
                                                      size_t *index,
                                                      char **error);
+
+/**
+ * Cuts every gateway link between clusters of different groups, given as a JSON array of arrays of 0-based
+ * cluster indexes, e.g. `[[0], [1]]`; clusters not named form one more group together. Routes inside each cluster
+ * are untouched. A cluster index out of range or named twice is `NATS_SERVER_INVALID_ARGUMENT`; a supercluster
+ * started without `"gateway_proxies": true` is `NATS_SERVER_INVALID_OPTIONS`.
+ */
+nats_server_status nats_supercluster_partition(nats_supercluster_t *sc,
+                                               const char *groups_json,
+                                               char **error);
+
+/**
+ * Brings every gateway link up again after `nats_supercluster_partition`.
+ */
+nats_server_status nats_supercluster_heal(nats_supercluster_t *sc, char **error);
+
+/**
+ * Adds a fault (a toxiproxy toxic document, as for `nats_server_fault_add`) to the gateway link node
+ * `from_index` of cluster `from_cluster` dials to node `to_index` of cluster `to_cluster` (the clusters differ).
+ */
+nats_server_status nats_supercluster_gateway_fault_add(nats_supercluster_t *sc,
+                                                       size_t from_cluster,
+                                                       size_t from_index,
+                                                       size_t to_cluster,
+                                                       size_t to_index,
+                                                       const char *fault_json,
+                                                       char **error);
+
+/**
+ * Removes the fault named `name` (every fault when NULL) from a gateway link (as for
+ * `nats_supercluster_gateway_fault_add`).
+ */
+nats_server_status nats_supercluster_gateway_fault_remove(nats_supercluster_t *sc,
+                                                          size_t from_cluster,
+                                                          size_t from_index,
+                                                          size_t to_cluster,
+                                                          size_t to_index,
+                                                          const char *name,
+                                                          char **error);
 
 /**
  * New, empty server options (the defaults: loopback, dynamic ports, monitoring on, JetStream off), owned by the

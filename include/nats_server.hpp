@@ -231,6 +231,23 @@ public:
     std::string url() const { return text(nats_server_url); }
     /// The host the server listens on (the `host` option, else the configuration's, else 127.0.0.1).
     std::string host() const { return text(nats_server_host); }
+
+    // The client link's fault proxy (options {"client_proxy": true}).
+    /// The client URL through the fault proxy.
+    std::string proxied_url() const { return text(nats_server_proxied_url); }
+    /// Adds a fault given as a toxiproxy toxic document, e.g.
+    /// {"type":"latency","stream":"downstream","attributes":{"latency":50}}.
+    void fault_add(const std::string &fault_json) {
+        detail::call([&](char **e) { return nats_server_fault_add(h_, fault_json.c_str(), e); });
+    }
+    /// Removes the fault named `name`.
+    void fault_remove(const std::string &name) {
+        detail::call([&](char **e) { return nats_server_fault_remove(h_, name.c_str(), e); });
+    }
+    /// Removes every fault.
+    void fault_remove_all() { detail::call([&](char **e) { return nats_server_fault_remove(h_, nullptr, e); }); }
+    /// Takes the client link down (connections closed, new ones refused) or up again.
+    void link_set_up(bool up) { detail::call([&](char **e) { return nats_server_link_set_up(h_, up, e); }); }
     std::string client_url_with(const std::string &user, const std::string &password) const {
         return detail::string_call([&](char **o, char **e) {
             return nats_server_client_url_with(h_, user.c_str(), password.c_str(), o, e);
@@ -434,6 +451,22 @@ public:
     /// Says the test failed, for every node (see server_ref::mark_failed).
     void mark_failed() { detail::call([&](char **e) { return nats_cluster_mark_failed(h_, e); }); }
 
+    // Route links (options {"route_proxies": true}).
+    /// Cuts the routes between groups of 0-based node indexes given as JSON, e.g. "[[0],[1,2]]".
+    void partition(const std::string &groups_json) {
+        detail::call([&](char **e) { return nats_cluster_partition(h_, groups_json.c_str(), e); });
+    }
+    /// Brings every route link up again.
+    void heal() { detail::call([&](char **e) { return nats_cluster_heal(h_, e); }); }
+    /// Adds a fault (toxiproxy toxic JSON) to the route link node `from` dials to node `to`.
+    void route_fault_add(std::size_t from, std::size_t to, const std::string &fault_json) {
+        detail::call([&](char **e) { return nats_cluster_route_fault_add(h_, from, to, fault_json.c_str(), e); });
+    }
+    /// Removes every fault from the route link node `from` dials to node `to`.
+    void route_fault_remove_all(std::size_t from, std::size_t to) {
+        detail::call([&](char **e) { return nats_cluster_route_fault_remove(h_, from, to, nullptr, e); });
+    }
+
     void wait_ready(std::chrono::milliseconds timeout) {
         detail::call([&](char **e) { return nats_cluster_wait_ready(h_, ms(timeout), e); });
     }
@@ -518,6 +551,27 @@ public:
         detail::call([&](char **e) { return nats_supercluster_set_keep(h_, static_cast<int32_t>(keep), e); });
     }
     void mark_failed() { detail::call([&](char **e) { return nats_supercluster_mark_failed(h_, e); }); }
+
+    // Gateway links (options {"gateway_proxies": true}).
+    /// Cuts every gateway link between clusters of different groups, e.g. "[[0],[1]]" (0-based cluster indexes).
+    void partition(const std::string &groups_json) {
+        detail::call([&](char **e) { return nats_supercluster_partition(h_, groups_json.c_str(), e); });
+    }
+    /// Brings every gateway link up again.
+    void heal() { detail::call([&](char **e) { return nats_supercluster_heal(h_, e); }); }
+    /// Adds a fault (a toxiproxy toxic document) to the gateway link node (fc, fi) dials to node (tc, ti).
+    void gateway_fault_add(std::size_t fc, std::size_t fi, std::size_t tc, std::size_t ti,
+                           const std::string &fault_json) {
+        detail::call([&](char **e) {
+            return nats_supercluster_gateway_fault_add(h_, fc, fi, tc, ti, fault_json.c_str(), e);
+        });
+    }
+    /// Removes every fault from the gateway link node (fc, fi) dials to node (tc, ti).
+    void gateway_fault_remove_all(std::size_t fc, std::size_t fi, std::size_t tc, std::size_t ti) {
+        detail::call([&](char **e) {
+            return nats_supercluster_gateway_fault_remove(h_, fc, fi, tc, ti, nullptr, e);
+        });
+    }
     void wait_ready(std::chrono::milliseconds timeout) {
         detail::call([&](char **e) { return nats_supercluster_wait_ready(h_, ms(timeout), e); });
     }

@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::options::{ClusterListener, ClusterOptions, GatewayListener, ServerOptions};
+use crate::options::{
+    ClusterListener, ClusterOptions, GatewayListener, RemoteGateway, ServerOptions,
+};
+use crate::proxy::routes::RouteLinks;
+use crate::proxy::Proxy;
 use crate::ready::{dial_host, url_host, Backoff};
 use crate::server::Server;
 
@@ -36,6 +40,8 @@ pub struct Cluster {
     /// Set by [`crate::Supercluster`]: the JetStream meta group then spans every cluster, so this cluster's own
     /// readiness is its mesh only and the supercluster checks JetStream.
     pub(crate) in_supercluster: bool,
+    /// The route proxies (option `route_proxies`), closed after the nodes stop (declared after `servers`).
+    route_links: Option<RouteLinks>,
 }
 
 /// What a supercluster adds to the nodes of its clusters at their first start.
@@ -51,13 +57,40 @@ pub(crate) struct NodeLinks {
     pub expected_peers: usize,
     /// Route URLs to reserved closed ports, for the padding.
     pub padding: Vec<String>,
+    /// With `gateway_proxies`: each node's gateways go to its own proxies instead of `gateway`'s URLs.
+    pub gateway_proxies: Option<GatewayProxies>,
+}
+
+/// The gateway proxies of a supercluster, as one node of cluster `cluster` sees them.
+#[derive(Clone, Debug)]
+pub(crate) struct GatewayProxies {
+    /// Proxies between every pair of nodes in different clusters, by index among all nodes (`cluster * nodes + i`).
+    pub links: std::sync::Arc<RouteLinks>,
+    /// This cluster's index.
+    pub cluster: usize,
+    /// Every cluster's name, in order.
+    pub names: Vec<String>,
+    /// Nodes per cluster.
+    pub nodes: usize,
 }
 
 impl NodeLinks {
-    fn apply(&self, node: &mut ServerOptions) {
+    /// Applies the links to node `i`'s options.
+    fn apply(&self, node: &mut ServerOptions, i: usize) {
         node.gateway = self.gateway.clone();
-        let gateway_urls: usize = self
-            .gateway
+        if let (Some(gateway), Some(p)) = (node.gateway.as_mut(), &self.gateway_proxies) {
+            let me = p.cluster * p.nodes + i;
+            gateway.advertise = Some(p.links.advertise().to_string());
+            gateway.gateways = (0..p.names.len())
+                .filter(|&d| d != p.cluster)
+                .map(|d| RemoteGateway {
+                    name: p.names[d].clone(),
+                    urls: p.links.urls_to(me, d * p.nodes..(d + 1) * p.nodes),
+                })
+                .collect();
+        }
+        let gateway = &node.gateway;
+        let gateway_urls: usize = gateway
             .iter()
             .flat_map(|g| &g.gateways)
             .map(|g| g.urls.len())
@@ -74,9 +107,24 @@ impl NodeLinks {
     }
 }
 
-/// The options of node `i` of cluster `name`, with `routes`.
-fn node_options(opts: &ClusterOptions, name: &str, i: usize, routes: Vec<String>) -> ServerOptions {
+/// The options of node `i` of cluster `name`, with `routes` (with route proxies: the proxies to every other node,
+/// and a cluster advertise address that refuses connections, so gossip never makes a route around the proxies).
+fn node_options(
+    opts: &ClusterOptions,
+    name: &str,
+    i: usize,
+    routes: Vec<String>,
+    proxies: Option<&RouteLinks>,
+) -> ServerOptions {
     let mut node = opts.server.clone();
+    let routes = match proxies {
+        Some(links) => {
+            node.args
+                .extend(["--cluster_advertise".into(), links.advertise().to_string()]);
+            links.routes_from(i)
+        }
+        None => routes,
+    };
     node.name = Some(
         opts.node_names
             .get(i)
@@ -141,6 +189,7 @@ impl Cluster {
         };
         let links = NodeLinks {
             gateway: None,
+            gateway_proxies: None,
             expected_peers: if padding.is_empty() { 0 } else { opts.nodes },
             padding: padding
                 .iter()
@@ -164,14 +213,35 @@ impl Cluster {
             .clone()
             .unwrap_or_else(|| format!("c{:016x}", crate::unique::random_u64()));
         let placeholder = ReservedPort::new(dial_host(opts.server.listen_host()))?;
+        let route_links = match opts.route_proxies && opts.nodes > 1 {
+            true => Some(RouteLinks::new(
+                opts.nodes,
+                dial_host(opts.server.listen_host()),
+                format!(
+                    "{}:{}",
+                    url_host(dial_host(opts.server.listen_host())),
+                    placeholder.port
+                ),
+            )?),
+            false => None,
+        };
         let placeholder_route = format!(
             "nats://{}:{}",
             url_host(dial_host(opts.server.listen_host())),
             placeholder.port
         );
-        let mut first = node_options(opts, &name, 0, vec![placeholder_route]);
-        links.apply(&mut first);
+        let mut first = node_options(
+            opts,
+            &name,
+            0,
+            vec![placeholder_route],
+            route_links.as_ref(),
+        );
+        links.apply(&mut first, 0);
         let first = Server::run(&first).map_err(|e| e.context("cluster node 1 failed to start"))?;
+        if let Some(links) = &route_links {
+            links.set_target(0, first.cluster_addr()?);
+        }
         Ok(Cluster {
             servers: vec![first],
             name,
@@ -179,6 +249,7 @@ impl Cluster {
             _placeholder_route: Some(placeholder),
             _padding: Vec::new(),
             in_supercluster: false,
+            route_links,
         })
     }
 
@@ -197,8 +268,14 @@ impl Cluster {
         let name = self.name.clone();
         let starts: Vec<_> = (1..opts.nodes)
             .map(|i| {
-                let mut node = node_options(opts, &name, i, vec![seed.clone()]);
-                links.apply(&mut node);
+                let mut node = node_options(
+                    opts,
+                    &name,
+                    i,
+                    vec![seed.clone()],
+                    self.route_links.as_ref(),
+                );
+                links.apply(&mut node, i);
                 std::thread::Builder::new()
                     .name(format!("start node {}", i + 1))
                     .spawn(move || {
@@ -219,7 +296,11 @@ impl Cluster {
             .collect();
         for node in others {
             // On any failure the servers started so far are dropped here: stopped and cleaned up.
-            self.servers.push(node?);
+            let node = node?;
+            if let Some(links) = &self.route_links {
+                links.set_target(self.servers.len(), node.cluster_addr()?);
+            }
+            self.servers.push(node);
         }
         Ok(self)
     }
@@ -259,6 +340,44 @@ impl Cluster {
     /// Every node's client URL, in node order.
     pub fn client_urls(&self) -> Vec<String> {
         self.servers.iter().map(Server::client_url).collect()
+    }
+
+    // ----- link faults (option `route_proxies`) ---------------------------------------------------------------
+
+    /// The fault proxy carrying the routes node `from` dials to node `to` (0-based). Faults on it slow or break
+    /// that direction of the pair's routes; [`Cluster::partition`] and [`Cluster::heal`] act on all of them.
+    pub fn route_link(&self, from: usize, to: usize) -> Result<&Proxy> {
+        self.links()?.link(from, to)
+    }
+
+    /// Cuts every route between nodes of different groups (0-based indexes), e.g. `partition(&[&[0], &[1, 2]])`
+    /// isolates node 0. Nodes not named form one more group together. Links inside a group are brought up.
+    /// Open routes across the cut are closed and new ones refused until [`Cluster::heal`].
+    pub fn partition(&self, groups: &[&[usize]]) -> Result<()> {
+        let groups: Vec<Vec<usize>> = groups.iter().map(|g| g.to_vec()).collect();
+        self.links()?.partition(&groups)
+    }
+
+    /// Brings every route link up again; the nodes reconnect on their own (explicit routes retry every second).
+    pub fn heal(&self) -> Result<()> {
+        self.links()?.heal()
+    }
+
+    /// Every route proxy as `(from, to, proxy)`.
+    pub fn route_links(&self) -> Result<Vec<(usize, usize, &Proxy)>> {
+        Ok(self.links()?.all().collect())
+    }
+
+    fn links(&self) -> Result<&RouteLinks> {
+        self.route_links.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                format!(
+                    "cluster {}: its routes are not proxied; start it with `route_proxies` (and at least 2 nodes) to partition it or fault its links",
+                    self.name
+                ),
+            )
+        })
     }
 
     /// The CA every node's certificate is signed by, with `server.tls` (the nodes share one CA).
@@ -502,6 +621,10 @@ impl Cluster {
 
     /// After formation: every node's routes name every other node, so a restarted node rejoins by itself.
     pub(crate) fn route_every_node_to_all_others(&mut self) {
+        if self.route_links.is_some() {
+            // Every node's routes already name its proxies to every other node: nothing may bypass them.
+            return;
+        }
         let urls: Vec<Option<String>> = self.servers.iter().map(Server::cluster_url).collect();
         for (i, server) in self.servers.iter_mut().enumerate() {
             let routes = urls

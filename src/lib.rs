@@ -36,6 +36,7 @@ mod jwt;
 mod links;
 mod options;
 mod process;
+mod proxy;
 mod ready;
 mod server;
 mod supercluster;
@@ -66,8 +67,9 @@ pub use options::{
     ClusterListener, ClusterOptions, GatewayListener, Keep, LeafRemote, RemoteGateway,
     ServerOptions, SuperclusterOptions,
 };
+pub use proxy::{Direction, Fault, FaultKind, Proxy};
 pub use server::{Ports, Server};
-pub use supercluster::Supercluster;
+pub use supercluster::{GatewayLink, Supercluster};
 pub use tls::{TlsFiles, TlsOptions};
 
 /// This library's version, e.g. `"0.2.0"` (not nats-server's: see [`Server::version`]). The C ABI hands it out

@@ -21,7 +21,13 @@ pub(crate) fn link_url(host: &str, port: u16) -> String {
 
 /// The config blocks for gateways, leaf nodes, MQTT and the JetStream domain, with pinned ports where known.
 /// `tls` is the server's TLS files when it has any: with `tls.gateways` / `tls.leafnodes` those links get TLS.
-pub(crate) fn config_blocks(opts: &ServerOptions, ports: &Ports, tls: Option<&TlsFiles>) -> String {
+/// `leaf_advertise`: the `host:port` the leaf node listener advertises (its fault proxy), when set.
+pub(crate) fn config_blocks(
+    opts: &ServerOptions,
+    ports: &Ports,
+    tls: Option<&TlsFiles>,
+    leaf_advertise: Option<&str>,
+) -> String {
     let host = quote(opts.listen_host());
     let flags = opts.tls.clone().unwrap_or_default();
     let gateway_tls = tls.filter(|_| flags.gateways);
@@ -33,6 +39,9 @@ pub(crate) fn config_blocks(opts: &ServerOptions, ports: &Ports, tls: Option<&Tl
             quote(&gateway.name),
             port_value(gateway.port.or(ports.gateway))
         ));
+        if let Some(advertise) = &gateway.advertise {
+            text.push_str(&format!("  advertise: {}\n", quote(advertise)));
+        }
         if !gateway.gateways.is_empty() {
             text.push_str("  gateways: [\n");
             for remote in &gateway.gateways {
@@ -56,6 +65,9 @@ pub(crate) fn config_blocks(opts: &ServerOptions, ports: &Ports, tls: Option<&Tl
                 "  host: {host}\n  port: {}\n",
                 port_value(ports.leafnode)
             ));
+            if let Some(advertise) = leaf_advertise {
+                text.push_str(&format!("  advertise: {}\n", quote(advertise)));
+            }
             if let Some(files) = leaf_tls {
                 text.push_str(&files.link_block("  "));
             }
@@ -395,7 +407,7 @@ mod tests {
             leafnode: Some(7422),
             ..Ports::default()
         };
-        let text = config_blocks(&opts, &ports, None);
+        let text = config_blocks(&opts, &ports, None, None);
         assert!(text.contains("port: 7422"), "{text}");
         assert!(
             text.contains("mqtt {\n  host: \"127.0.0.1\"\n  port: -1"),

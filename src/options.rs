@@ -87,6 +87,9 @@ pub struct GatewayListener {
     pub port: Option<u16>,
     /// The other clusters to connect to, each by name with gateway URLs of some of its nodes.
     pub gateways: Vec<RemoteGateway>,
+    /// The `host:port` the server gives other gateways to reach it (default: its listener's). A supercluster with
+    /// `gateway_proxies` sets a closed one, so no gateway learns a direct address that bypasses the proxies.
+    pub advertise: Option<String>,
 }
 
 /// Another cluster a gateway connects to.
@@ -210,6 +213,13 @@ pub struct ServerOptions {
     pub startup_timeout_ms: u64,
     /// What to keep after the server is dropped; default from `NATS_SERVER_KEEP`, else on-failure.
     pub keep: Option<Keep>,
+    /// Puts a fault proxy in front of the client port: clients given `proxied_url()` go through it, and the test
+    /// injects faults with `client_proxy()`. The direct URL stays available.
+    pub client_proxy: bool,
+    /// With `leafnodes`: puts a fault proxy in front of the leaf node listener and advertises the proxy's address,
+    /// so leaves (given `proxied_leafnode_url()`; [`crate::Server::run_leaf_of`] uses it) reach this hub only
+    /// through it; faults and link down/up with `leafnode_proxy()`.
+    pub leafnode_proxy: bool,
 }
 
 impl Default for ServerOptions {
@@ -247,6 +257,8 @@ impl Default for ServerOptions {
             wait_for_routes: false,
             startup_timeout_ms: 10_000,
             keep: None,
+            client_proxy: false,
+            leafnode_proxy: false,
         }
     }
 }
@@ -330,6 +342,10 @@ impl ServerOptions {
         startup_timeout_ms: u64 => |v| v;
         /// Sets what to keep after drop.
         keep: Keep => Some;
+        /// Puts a fault proxy in front of the client port.
+        client_proxy: bool => |v| v;
+        /// Puts a fault proxy in front of the leaf node listener (with `leafnodes`).
+        leafnode_proxy: bool => |v| v;
     }
 
     /// The host the options ask for: `host` when set, else the harness's default `127.0.0.1` (a configuration
@@ -438,6 +454,11 @@ impl ServerOptions {
                      needs `leafnodes: true`)"
                 ));
             }
+        }
+        if self.leafnode_proxy && !self.leafnodes {
+            return invalid(
+                "`leafnode_proxy` needs `leafnodes: true` (a leaf node listener to proxy)".into(),
+            );
         }
         if self.jetstream_domain.is_some() && !self.jetstream {
             return invalid("`jetstream_domain` needs `jetstream: true`".into());
@@ -593,6 +614,9 @@ pub struct ClusterOptions {
     /// How long to wait for the cluster to be ready (mesh formed, JetStream leader known), in milliseconds.
     /// Default 30 000.
     pub ready_timeout_ms: u64,
+    /// Routes every node-to-node connection through its own fault proxy (one per ordered pair of nodes), for
+    /// `partition`, `heal` and faults on single route links.
+    pub route_proxies: bool,
 }
 
 impl Default for ClusterOptions {
@@ -607,6 +631,7 @@ impl Default for ClusterOptions {
             node_versions: Vec::new(),
             node_binaries: Vec::new(),
             ready_timeout_ms: 30_000,
+            route_proxies: false,
         }
     }
 }
@@ -636,6 +661,8 @@ impl ClusterOptions {
         node_binaries: Vec<PathBuf> => |v| v;
         /// Sets the readiness timeout in milliseconds.
         ready_timeout_ms: u64 => |v| v;
+        /// Routes every node-to-node connection through its own fault proxy.
+        route_proxies: bool => |v| v;
     }
 
     /// Enables JetStream on every node.
@@ -768,6 +795,9 @@ pub struct SuperclusterOptions {
     /// How long to wait for the supercluster to be ready (meshes, gateways, JetStream leader), in milliseconds.
     /// Default 30 000.
     pub ready_timeout_ms: u64,
+    /// Routes every gateway connection through its own fault proxy (one per ordered pair of nodes in different
+    /// clusters), for `partition` (of clusters), `heal` and faults on single gateway links.
+    pub gateway_proxies: bool,
 }
 
 impl Default for SuperclusterOptions {
@@ -779,6 +809,7 @@ impl Default for SuperclusterOptions {
             server: ServerOptions::default(),
             versions: Vec::new(),
             ready_timeout_ms: 30_000,
+            gateway_proxies: false,
         }
     }
 }
@@ -802,6 +833,8 @@ impl SuperclusterOptions {
         versions: Vec<String> => |v| v;
         /// Sets the readiness timeout in milliseconds.
         ready_timeout_ms: u64 => |v| v;
+        /// Routes every gateway connection through its own fault proxy.
+        gateway_proxies: bool => |v| v;
     }
 
     /// Enables JetStream on every node.
@@ -898,6 +931,7 @@ impl SuperclusterOptions {
             node_versions: Vec::new(),
             node_binaries: Vec::new(),
             ready_timeout_ms: self.ready_timeout_ms,
+            route_proxies: false,
         }
     }
 }

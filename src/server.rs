@@ -22,6 +22,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::links;
 use crate::options::{Keep, ServerOptions, DEFAULT_HOST};
 use crate::process;
+use crate::proxy::Proxy;
 use crate::ready::{self, url_host, NotReady, PortsFile};
 use crate::tls::TlsFiles;
 use crate::workdir::WorkDir;
@@ -79,6 +80,10 @@ pub struct Server {
     log_offset: u64,
     /// Generated keys, seed and creds files and the config text using them (empty without auth options).
     credentials: Credentials,
+    /// The fault proxy in front of the client port (option `client_proxy`); closed and joined when dropped.
+    client_proxy: Option<Proxy>,
+    /// The fault proxy in front of the leaf node listener (option `leafnode_proxy`), advertised to leaves.
+    leafnode_proxy: Option<Proxy>,
     /// Declared last: dropped after the process is gone.
     dir: WorkDir,
 }
@@ -142,8 +147,16 @@ impl Server {
             output_offset: 0,
             log_offset: 0,
             credentials,
+            client_proxy: None,
+            leafnode_proxy: None,
             dir,
         };
+        if server.opts.leafnode_proxy {
+            // Started before the first spawn: the config advertises its address. Its target is set once the leaf
+            // node port is known.
+            let ip = server.listen_ip("leafnode_proxy")?;
+            server.leafnode_proxy = Some(Proxy::start(&ip.to_string(), None)?);
+        }
         if let Some(tls) = &server.opts.tls {
             server.tls = Some(TlsFiles::prepare(server.dir.path(), tls)?);
         }
@@ -406,6 +419,56 @@ impl Server {
         )
     }
 
+    /// The fault proxy in front of the client port, when the server was started with `client_proxy`: add and
+    /// remove faults on it while clients connected to [`Server::proxied_url`] run.
+    pub fn client_proxy(&self) -> Option<&Proxy> {
+        self.client_proxy.as_ref()
+    }
+
+    /// The client proxy, or an error saying how to get one.
+    pub(crate) fn require_client_proxy(&self) -> Result<&Proxy> {
+        self.client_proxy.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                "the server has no fault proxy; start it with `client_proxy: true`",
+            )
+        })
+    }
+
+    /// The client URL through the fault proxy, e.g. `nats://127.0.0.1:40123`, when the server was started with
+    /// `client_proxy` (the direct [`Server::client_url`] stays available).
+    pub fn proxied_url(&self) -> Option<String> {
+        self.client_proxy.as_ref().map(|p| {
+            let host = url_host(&p.listen_addr().ip().to_string());
+            format!("{}://{host}:{}", self.scheme(), p.port())
+        })
+    }
+
+    /// The fault proxy in front of the leaf node listener, when the server was started with `leafnode_proxy`: its
+    /// leaves reach it only through this proxy (add faults, or `disable()` it to cut them off).
+    pub fn leafnode_proxy(&self) -> Option<&Proxy> {
+        self.leafnode_proxy.as_ref()
+    }
+
+    /// The leaf node URL through the fault proxy, e.g. `nats://127.0.0.1:40123`, when the server was started with
+    /// `leafnode_proxy` (the direct [`Server::leafnode_url`] stays available, but leaves never learn it).
+    pub fn proxied_leafnode_url(&self) -> Option<String> {
+        self.leafnode_proxy
+            .as_ref()
+            .map(|p| links::link_url(&p.listen_addr().ip().to_string(), p.port()))
+    }
+
+    /// The IP address the server listens on, for a proxy in front of it (`what` names the option needing it).
+    fn listen_ip(&self, what: &str) -> Result<std::net::IpAddr> {
+        let host = ready::dial_host(self.opts.listen_host());
+        host.parse().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                format!("`{what}` needs `host` to be an IP address, not {host:?}"),
+            )
+        })
+    }
+
     /// The monitoring base URL, e.g. `http://127.0.0.1:8222` (`https://` when the server serves it with TLS),
     /// when monitoring is on.
     pub fn monitoring_url(&self) -> Option<String> {
@@ -471,12 +534,15 @@ impl Server {
     /// [`Server::wait_for_leaf`]). For a leaf of a cluster of hubs, set `leaf_remotes` with every hub node's
     /// [`Server::leafnode_url`] and call [`Server::run`].
     pub fn run_leaf_of(hub: &Server, opts: &ServerOptions) -> Result<Server> {
-        let url = hub.leafnode_url().ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidOptions,
-                "the hub has no leaf node listener; start it with `leafnodes: true`",
-            )
-        })?;
+        let url = hub
+            .proxied_leafnode_url()
+            .or_else(|| hub.leafnode_url())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidOptions,
+                    "the hub has no leaf node listener; start it with `leafnodes: true`",
+                )
+            })?;
         let mut opts = opts.clone();
         opts.leaf_remotes.push(crate::options::LeafRemote::new(url));
         if opts.name.is_none() {
@@ -495,6 +561,33 @@ impl Server {
     pub fn wait_for_leaf(&self, leaf: &Server, timeout: Duration) -> Result<()> {
         let (name, domain) = links::leaf_identity(leaf);
         links::wait_hub_lists(self, &name, domain.as_deref(), Instant::now() + timeout)
+    }
+
+    /// The cluster listener's socket address, for proxies that forward to it.
+    pub(crate) fn cluster_addr(&self) -> Result<std::net::SocketAddr> {
+        self.link_addr(self.ports.cluster, "cluster")
+    }
+
+    /// The gateway listener's socket address, for proxies that forward to it.
+    pub(crate) fn gateway_addr(&self) -> Result<std::net::SocketAddr> {
+        self.link_addr(self.ports.gateway, "gateway")
+    }
+
+    fn link_addr(&self, port: Option<u16>, what: &str) -> Result<std::net::SocketAddr> {
+        let port = port.ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                format!("the server has no {what} listener"),
+            )
+        })?;
+        let host = self.opts.listen_host();
+        let ip = ready::dial_host(host).parse().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                format!("proxied {what} links need `host` to be an IP address, not {host:?}"),
+            )
+        })?;
+        Ok(std::net::SocketAddr::new(ip, port))
     }
 
     /// The server's private directory (config, log, output, ports file, default store).
@@ -902,13 +995,46 @@ impl Server {
             Err(not_ready) => return Err(self.startup_failure(not_ready)),
         };
         self.record_ports(&ports);
+        if let Err(e) = self.attach_client_proxy() {
+            return Err(self.fail_start(e));
+        }
         if let Err(e) = self.await_links(deadline) {
             return Err(self.fail_start(e));
+        }
+        if let (Some(proxy), Some(port)) = (&self.leafnode_proxy, self.ports.leafnode) {
+            match self.listen_ip("leafnode_proxy") {
+                Ok(ip) => proxy.set_target(std::net::SocketAddr::new(ip, port)),
+                Err(e) => return Err(self.fail_start(e)),
+            }
         }
         if self.opts.wait_for_routes {
             if let Err(not_ready) = self.wait_for_routes(deadline) {
                 return Err(self.startup_failure(not_ready));
             }
+        }
+        Ok(())
+    }
+
+    /// With `client_proxy`: points the client link's fault proxy at the client port, starting the proxy at the
+    /// first ready (ports are kept across restarts, so its address stays the same for the server's life).
+    fn attach_client_proxy(&mut self) -> Result<()> {
+        if !self.opts.client_proxy {
+            return Ok(());
+        }
+        let host = ready::dial_host(&self.host()).to_string();
+        let ip: std::net::IpAddr =
+            host.trim_matches(|c| c == '[' || c == ']')
+                .parse()
+                .map_err(|_| {
+                    Error::new(
+                ErrorKind::InvalidOptions,
+                format!("`client_proxy` needs the server's host to be an IP address, not {host:?}"),
+            )
+                })?;
+        let target = std::net::SocketAddr::new(ip, self.ports.client);
+        match &self.client_proxy {
+            Some(proxy) => proxy.set_target(target),
+            None => self.client_proxy = Some(Proxy::new(&ip.to_string(), target)?),
         }
         Ok(())
     }
@@ -1200,10 +1326,15 @@ impl Server {
         if let (Some(files), Some(tls)) = (&self.tls, &o.tls) {
             text.push_str(&files.config(tls));
         }
+        let leaf_advertise = self
+            .leafnode_proxy
+            .as_ref()
+            .map(|p| p.listen_addr().to_string());
         text.push_str(&links::config_blocks(
             &self.opts,
             &self.ports,
             self.tls.as_ref(),
+            leaf_advertise.as_deref(),
         ));
         let path = self.dir.join(CONFIG_FILE);
         if !self.credentials.is_empty() {

@@ -22,15 +22,23 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use crate::cluster::{
-    agreed_meta_leader, poll_until, wait_all_healthy, wait_meta_leader, Cluster, Labelled,
-    NodeLinks, ReservedPort,
+    agreed_meta_leader, poll_until, wait_all_healthy, wait_meta_leader, Cluster, GatewayProxies,
+    Labelled, NodeLinks, ReservedPort,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::links::link_url;
 use crate::options::{GatewayListener, RemoteGateway, SuperclusterOptions};
-use crate::ready::dial_host;
+use crate::proxy::routes::RouteLinks;
+use crate::proxy::Proxy;
+use crate::ready::{dial_host, url_host};
 use crate::server::Server;
+
+/// One gateway proxy: `((from cluster, from node), (to cluster, to node), proxy)`.
+pub type GatewayLink<'a> = ((usize, usize), (usize, usize), &'a Proxy);
 
 /// Clusters of real servers joined by gateways. Dropping it stops every node.
 ///
@@ -53,6 +61,10 @@ pub struct Supercluster {
     /// Keeps the padding routes' ports reserved (bound, never listening) for the supercluster's life.
     _padding: Vec<ReservedPort>,
     ready_timeout: Duration,
+    /// The gateway proxies (option `gateway_proxies`), closed after the nodes stop (declared after `clusters`).
+    gateway_links: Option<Arc<RouteLinks>>,
+    /// Nodes per cluster (for the gateway proxies' indexes).
+    nodes: usize,
 }
 
 impl Supercluster {
@@ -81,6 +93,7 @@ impl Supercluster {
             name: names[k].clone(),
             port: None,
             gateways,
+            advertise: None,
         };
         let context = |k: usize| move |e: Error| e.context(format!("cluster {}", names[k]));
 
@@ -88,14 +101,43 @@ impl Supercluster {
         // Every node expects the whole supercluster in its JetStream meta group (see `NodeLinks`).
         let total = opts.clusters * opts.nodes;
         let host = dial_host(opts.server.listen_host());
-        let reserved: Vec<ReservedPort> = (0..total)
+        let mut reserved: Vec<ReservedPort> = (0..total)
             .map(|_| ReservedPort::new(host))
             .collect::<Result<_>>()?;
         let padding: Vec<String> = reserved.iter().map(|r| link_url(host, r.port)).collect();
+        // With gateway proxies: one per ordered pair of nodes in different clusters, and every node advertises a
+        // closed gateway address, so gossip never gives a node a direct gateway URL.
+        let gateway_links = if opts.gateway_proxies && opts.clusters > 1 {
+            let closed = ReservedPort::new(host)?;
+            let advertise = format!("{}:{}", url_host(host), closed.port);
+            reserved.push(closed);
+            let nodes = opts.nodes;
+            Some(Arc::new(RouteLinks::for_pairs(
+                total,
+                host,
+                advertise,
+                |a, b| a / nodes != b / nodes,
+            )?))
+        } else {
+            None
+        };
         let links = |k: usize, gateways: Vec<RemoteGateway>| NodeLinks {
             gateway: Some(gateway(k, gateways)),
             expected_peers: total,
             padding: padding.clone(),
+            gateway_proxies: gateway_links.as_ref().map(|links| GatewayProxies {
+                links: links.clone(),
+                cluster: k,
+                names: names.clone(),
+                nodes: opts.nodes,
+            }),
+        };
+        // Points the proxies towards node `i` of cluster `k` at its gateway listener.
+        let target = |k: usize, i: usize, server: &Server| -> Result<()> {
+            if let Some(links) = &gateway_links {
+                links.set_target(k * opts.nodes + i, server.gateway_addr()?);
+            }
+            Ok(())
         };
 
         // Node 1 of the first cluster, then node 1 of the others with a gateway to it.
@@ -105,6 +147,7 @@ impl Supercluster {
             name: names[0].clone(),
             urls: first.servers[0].gateway_url().into_iter().collect(),
         }];
+        target(0, 0, &first.servers[0])?;
         let mut clusters = vec![first];
         let others = in_parallel(
             (1..opts.clusters)
@@ -122,7 +165,9 @@ impl Supercluster {
                 .collect(),
         );
         for cluster in others {
-            clusters.push(cluster?);
+            let cluster = cluster?;
+            target(clusters.len(), 0, &cluster.servers[0])?;
+            clusters.push(cluster);
         }
 
         // The other nodes, with gateways to every other cluster's node 1.
@@ -156,7 +201,11 @@ impl Supercluster {
         );
         let mut clusters = Vec::new();
         for cluster in started {
-            clusters.push(cluster?);
+            let cluster = cluster?;
+            for (i, server) in cluster.servers.iter().enumerate().skip(1) {
+                target(clusters.len(), i, server)?;
+            }
+            clusters.push(cluster);
         }
         for cluster in &mut clusters {
             cluster.in_supercluster = true;
@@ -165,6 +214,8 @@ impl Supercluster {
             clusters,
             _padding: reserved,
             ready_timeout: Duration::from_millis(opts.ready_timeout_ms),
+            gateway_links,
+            nodes: opts.nodes,
         };
         supercluster.link_every_node_to_all_others();
         supercluster.wait_ready(deadline.saturating_duration_since(Instant::now()))?;
@@ -226,6 +277,88 @@ impl Supercluster {
             .iter()
             .enumerate()
             .flat_map(|(c, cl)| cl.servers.iter().enumerate().map(move |(i, s)| (c, i, s)))
+    }
+
+    // ----- gateway link faults (option `gateway_proxies`) -------------------------------------------------------
+
+    /// The fault proxy carrying the gateway connection node `from.1` of cluster `from.0` dials to node `to.1` of
+    /// cluster `to.0` (all 0-based; the clusters must differ). A node keeps one outbound gateway per other
+    /// cluster, to one of its nodes: faults on every proxy towards a cluster act on all of them
+    /// ([`Supercluster::gateway_links`]).
+    pub fn gateway_link(&self, from: (usize, usize), to: (usize, usize)) -> Result<&Proxy> {
+        let links = self.gateway_proxies()?;
+        for (c, i) in [from, to] {
+            self.node(c, i)?;
+        }
+        if from.0 == to.0 {
+            return Err(Error::new(
+                ErrorKind::InvalidOptions,
+                format!(
+                    "nodes {} and {} are both in cluster {}: a gateway link joins two clusters",
+                    from.1, to.1, from.0
+                ),
+            ));
+        }
+        links.link(self.flat(from), self.flat(to))
+    }
+
+    /// Every gateway proxy as `((from cluster, from node), (to cluster, to node), proxy)`.
+    pub fn gateway_links(&self) -> Result<Vec<GatewayLink<'_>>> {
+        let n = self.nodes;
+        Ok(self
+            .gateway_proxies()?
+            .all()
+            .map(|(a, b, p)| ((a / n, a % n), (b / n, b % n), p))
+            .collect())
+    }
+
+    /// Cuts every gateway link between clusters of different groups (0-based cluster indexes), e.g.
+    /// `partition(&[&[0], &[1]])`. Clusters not named form one more group together. Gateway links inside a group
+    /// are brought up. Open gateway connections across the cut are closed and new ones refused until
+    /// [`Supercluster::heal`]. Routes inside each cluster are untouched.
+    pub fn partition(&self, groups: &[&[usize]]) -> Result<()> {
+        let links = self.gateway_proxies()?;
+        let count = self.clusters.len();
+        let mut seen = HashSet::new();
+        for &c in groups.iter().copied().flatten() {
+            if c >= count {
+                return Err(Error::new(
+                    ErrorKind::InvalidOptions,
+                    format!("partition names cluster {c}, but the supercluster has {count} clusters (0-based indexes 0..{})", count - 1),
+                ));
+            }
+            if !seen.insert(c) {
+                return Err(Error::new(
+                    ErrorKind::InvalidOptions,
+                    format!("partition names cluster {c} more than once; each cluster belongs to one side"),
+                ));
+            }
+        }
+        let n = self.nodes;
+        let node_groups: Vec<Vec<usize>> = groups
+            .iter()
+            .map(|g| g.iter().flat_map(|&c| c * n..(c + 1) * n).collect())
+            .collect();
+        links.partition(&node_groups)
+    }
+
+    /// Brings every gateway link up again; the gateways reconnect on their own.
+    pub fn heal(&self) -> Result<()> {
+        self.gateway_proxies()?.heal()
+    }
+
+    fn gateway_proxies(&self) -> Result<&RouteLinks> {
+        self.gateway_links.as_deref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                "the supercluster's gateways are not proxied; start it with `gateway_proxies` (and at least 2 \
+                 clusters) to partition it or fault its gateway links",
+            )
+        })
+    }
+
+    fn flat(&self, (c, i): (usize, usize)) -> usize {
+        c * self.nodes + i
     }
 
     // ----- node faults ---------------------------------------------------------------------------------------
@@ -504,6 +637,13 @@ impl Supercluster {
     /// After formation: every node's gateways name every node of every other cluster, and its routes every node of
     /// its own, so a restarted node rejoins by itself.
     fn link_every_node_to_all_others(&mut self) {
+        if self.gateway_links.is_some() {
+            // Every node's gateways already name its proxies to every node of every other cluster.
+            for cluster in &mut self.clusters {
+                cluster.route_every_node_to_all_others();
+            }
+            return;
+        }
         let all: Vec<RemoteGateway> = self
             .clusters
             .iter()

@@ -2,7 +2,10 @@ module github.com/nats-server-harness/nats-server/bindings/go
 
 go 1.24
 
-require github.com/nats-io/nats.go v1.47.0
+require (
+	github.com/Shopify/toxiproxy/v2 v2.12.0
+	github.com/nats-io/nats.go v1.47.0
+)
 
 require (
 	github.com/klauspost/compress v1.18.0 // indirect

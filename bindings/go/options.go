@@ -94,6 +94,8 @@ type Options struct {
 	StartupTimeoutMS uint64 `json:"startup_timeout_ms,omitempty"`
 	// Keep is what to keep of the server's directory when it is closed.
 	Keep Keep `json:"keep,omitempty"`
+	// ClientProxy puts a fault proxy in front of the client port (Server.ProxiedURL, Server.AddFault).
+	ClientProxy bool `json:"client_proxy,omitempty"`
 	// Extra holds more top-level fields, written over the ones above: options that a newer library knows and
 	// this struct does not yet. An unknown name fails with ErrInvalidOptions, naming it.
 	Extra map[string]any `json:"-"`
@@ -117,6 +119,8 @@ type GatewayListener struct {
 	Port int `json:"port,omitempty"`
 	// Gateways are the other clusters to connect to.
 	Gateways []RemoteGateway `json:"gateways,omitempty"`
+	// Advertise is the host:port given to other gateways to reach this server; "" means the listener's.
+	Advertise string `json:"advertise,omitempty"`
 }
 
 // RemoteGateway is another cluster a gateway connects to.
@@ -152,6 +156,9 @@ type SuperclusterOptions struct {
 	// ReadyTimeoutMS is how long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds;
 	// 0 means 30 000.
 	ReadyTimeoutMS uint64 `json:"ready_timeout_ms,omitempty"`
+	// GatewayProxies routes every gateway connection through its own fault proxy (Partition, Heal,
+	// AddGatewayFault).
+	GatewayProxies bool `json:"gateway_proxies,omitempty"`
 	// Extra holds more top-level fields, written over the ones above (see Options.Extra).
 	Extra map[string]any `json:"-"`
 }
@@ -194,6 +201,9 @@ type ClusterOptions struct {
 	// ReadyTimeoutMS is how long to wait for the cluster to be ready (mesh formed, JetStream meta leader agreed),
 	// in milliseconds; 0 means 30 000.
 	ReadyTimeoutMS uint64 `json:"ready_timeout_ms,omitempty"`
+	// RouteProxies routes every node-to-node connection through its own fault proxy (Cluster.Partition,
+	// Cluster.Heal, Cluster.AddRouteFault).
+	RouteProxies bool `json:"route_proxies,omitempty"`
 	// Extra holds more top-level fields, written over the ones above (see Options.Extra).
 	Extra map[string]any `json:"-"`
 }

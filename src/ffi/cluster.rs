@@ -450,3 +450,93 @@ pub unsafe extern "C" fn nats_cluster_meta_leader(
         Ok(())
     })
 }
+
+// ----- route links (option `route_proxies`) ----------------------------------------------------------------------
+
+/// Cuts every route between nodes of different groups, given as a JSON array of arrays of 0-based node indexes,
+/// e.g. `[[0], [1, 2]]`; nodes not named form one more group together. An index out of range or named twice is
+/// `NATS_SERVER_INVALID_ARGUMENT`; a cluster started without `"route_proxies": true` is
+/// `NATS_SERVER_INVALID_OPTIONS`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_cluster_partition(
+    cluster: *mut nats_cluster_t,
+    groups_json: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let cluster = handle(cluster)?;
+        let json = str_arg(groups_json, "groups_json")?;
+        let groups: Vec<Vec<usize>> = serde_json::from_str(json).map_err(|e| {
+            FfiError::new(
+                nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
+                format!("`groups_json` must be an array of arrays of node indexes, e.g. [[0], [1, 2]]: {e}"),
+            )
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        for &i in groups.iter().flatten() {
+            check_index(cluster, i)?;
+            if !seen.insert(i) {
+                return Err(FfiError::new(
+                    nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
+                    format!(
+                        "partition names node {i} more than once; each node belongs to one side"
+                    ),
+                ));
+            }
+        }
+        let groups: Vec<&[usize]> = groups.iter().map(Vec::as_slice).collect();
+        cluster.with(|c| c.partition(&groups))
+    })
+}
+
+/// Brings every route link up again after `nats_cluster_partition`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_cluster_heal(
+    cluster: *mut nats_cluster_t,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    cluster_call(cluster, error, |c| c.heal())
+}
+
+/// Adds a fault (a toxiproxy toxic document, as for `nats_server_fault_add`) to the route link node `from` dials
+/// to node `to`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_cluster_route_fault_add(
+    cluster: *mut nats_cluster_t,
+    from: usize,
+    to: usize,
+    fault_json: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let cluster = handle(cluster)?;
+        check_index(cluster, from)?;
+        check_index(cluster, to)?;
+        let fault = crate::Fault::from_json(str_arg(fault_json, "fault_json")?)?;
+        cluster.with(|c| c.route_link(from, to)?.add(fault))
+    })
+}
+
+/// Removes the fault named `name` (every fault when NULL) from the route link node `from` dials to node `to`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_cluster_route_fault_remove(
+    cluster: *mut nats_cluster_t,
+    from: usize,
+    to: usize,
+    name: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let cluster = handle(cluster)?;
+        check_index(cluster, from)?;
+        check_index(cluster, to)?;
+        let name = opt_str_arg(name, "name")?;
+        cluster.with(|c| {
+            let link = c.route_link(from, to)?;
+            match name {
+                Some(name) => link.remove(name),
+                None => link.remove_all(),
+            }
+        })
+    })
+}

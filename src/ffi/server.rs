@@ -967,3 +967,69 @@ pub unsafe extern "C" fn nats_server_monitor_status(
         Ok(())
     })
 }
+
+// ----- the client link's fault proxy (option `client_proxy`) -----------------------------------------------------
+
+fn with_proxy(s: &Server, f: impl FnOnce(&crate::Proxy) -> Result<()>) -> Result<()> {
+    f(s.require_client_proxy()?)
+}
+
+/// The client URL through the server's fault proxy, e.g. `nats://127.0.0.1:PORT` (the server was started with
+/// `"client_proxy": true`; otherwise `NATS_SERVER_INVALID_OPTIONS`). Free `*out` with `nats_server_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_proxied_url(
+    server: *const nats_server_t,
+    out: *mut *mut c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    string_query(server, out, error, |s| {
+        Ok(s.require_client_proxy()
+            .map(|_| s.proxied_url().unwrap_or_default())?)
+    })
+}
+
+/// Adds a fault to the client link, given as a toxiproxy toxic document, e.g.
+/// `{"type": "latency", "stream": "downstream", "toxicity": 1.0, "attributes": {"latency": 50, "jitter": 0}}`
+/// (types `latency`, `bandwidth`, `timeout`, `reset_peer`, `slow_close`, `slicer`, `limit_data`; `name` defaults
+/// to `<type>_<stream>`). A bad document or value is `NATS_SERVER_INVALID_OPTIONS` naming it.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_fault_add(
+    server: *mut nats_server_t,
+    fault_json: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let fault = crate::Fault::from_json(str_arg(fault_json, "fault_json")?)?;
+        handle(server)?.with(|s| with_proxy(s, |p| p.add(fault)))
+    })
+}
+
+/// Removes the client link's fault named `name`, or every fault when `name` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_fault_remove(
+    server: *mut nats_server_t,
+    name: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let name = opt_str_arg(name, "name")?;
+        handle(server)?.with(|s| {
+            with_proxy(s, |p| match name {
+                Some(name) => p.remove(name),
+                None => p.remove_all(),
+            })
+        })
+    })
+}
+
+/// Takes the client link down (`up` false: open connections are closed, new ones refused) or up again.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_link_set_up(
+    server: *mut nats_server_t,
+    up: bool,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    control(server, error, |s| {
+        with_proxy(s, |p| if up { p.enable() } else { p.disable() })
+    })
+}

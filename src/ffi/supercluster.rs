@@ -408,3 +408,113 @@ pub unsafe extern "C" fn nats_supercluster_wait_for_leader(
         Ok(())
     })
 }
+
+// ----- gateway links (option `gateway_proxies`) -------------------------------------------------------------------
+
+/// Cuts every gateway link between clusters of different groups, given as a JSON array of arrays of 0-based
+/// cluster indexes, e.g. `[[0], [1]]`; clusters not named form one more group together. Routes inside each cluster
+/// are untouched. A cluster index out of range or named twice is `NATS_SERVER_INVALID_ARGUMENT`; a supercluster
+/// started without `"gateway_proxies": true` is `NATS_SERVER_INVALID_OPTIONS`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_supercluster_partition(
+    sc: *mut nats_supercluster_t,
+    groups_json: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let sc = handle(sc)?;
+        let json = super::boundary::str_arg(groups_json, "groups_json")?;
+        let groups: Vec<Vec<usize>> = serde_json::from_str(json).map_err(|e| {
+            FfiError::new(
+                nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
+                format!("`groups_json` must be an array of arrays of cluster indexes, e.g. [[0], [1]]: {e}"),
+            )
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        for &c in groups.iter().flatten() {
+            check_indices(sc, c, None)?;
+            if !seen.insert(c) {
+                return Err(FfiError::new(
+                    nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
+                    format!("partition names cluster {c} more than once; each cluster belongs to one side"),
+                ));
+            }
+        }
+        let groups: Vec<&[usize]> = groups.iter().map(Vec::as_slice).collect();
+        sc.with(|s| s.partition(&groups))
+    })
+}
+
+/// Brings every gateway link up again after `nats_supercluster_partition`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_supercluster_heal(
+    sc: *mut nats_supercluster_t,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || handle(sc)?.with(|s| s.heal()))
+}
+
+/// Adds a fault (a toxiproxy toxic document, as for `nats_server_fault_add`) to the gateway link node
+/// `from_index` of cluster `from_cluster` dials to node `to_index` of cluster `to_cluster` (the clusters differ).
+#[no_mangle]
+pub unsafe extern "C" fn nats_supercluster_gateway_fault_add(
+    sc: *mut nats_supercluster_t,
+    from_cluster: usize,
+    from_index: usize,
+    to_cluster: usize,
+    to_index: usize,
+    fault_json: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let sc = handle(sc)?;
+        check_indices(sc, from_cluster, Some(from_index))?;
+        check_indices(sc, to_cluster, Some(to_index))?;
+        check_two_clusters(from_cluster, to_cluster)?;
+        let fault = crate::Fault::from_json(super::boundary::str_arg(fault_json, "fault_json")?)?;
+        sc.with(|s| {
+            s.gateway_link((from_cluster, from_index), (to_cluster, to_index))?
+                .add(fault)
+        })
+    })
+}
+
+/// Removes the fault named `name` (every fault when NULL) from a gateway link (as for
+/// `nats_supercluster_gateway_fault_add`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_supercluster_gateway_fault_remove(
+    sc: *mut nats_supercluster_t,
+    from_cluster: usize,
+    from_index: usize,
+    to_cluster: usize,
+    to_index: usize,
+    name: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let sc = handle(sc)?;
+        check_indices(sc, from_cluster, Some(from_index))?;
+        check_indices(sc, to_cluster, Some(to_index))?;
+        check_two_clusters(from_cluster, to_cluster)?;
+        let name = opt_str_arg(name, "name")?;
+        sc.with(|s| {
+            let link = s.gateway_link((from_cluster, from_index), (to_cluster, to_index))?;
+            match name {
+                Some(name) => link.remove(name),
+                None => link.remove_all(),
+            }
+        })
+    })
+}
+
+fn check_two_clusters(from: usize, to: usize) -> FfiResult<()> {
+    if from == to {
+        return Err(FfiError::new(
+            nats_server_status::NATS_SERVER_INVALID_ARGUMENT,
+            format!(
+                "both nodes are in cluster {from}: a gateway link joins two different clusters"
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -39,7 +39,7 @@ mkdir -p "$BUILD_DIR"
 libs=("$LIB_DIR/libnats_server.a" -lnats -lpthread -ldl -lm)
 warnings=(-Wall -Wextra -Werror -Wno-unused-function)
 
-tests=(test_valgrind_minimal test_server test_errors test_cluster test_topology test_orphans test_auth test_options test_cpp test_tls)
+tests=(test_valgrind_minimal test_server test_errors test_cluster test_topology test_orphans test_auth test_options test_faults test_cpp test_tls)
 if (($#)); then tests=("$@"); fi
 
 total_passed=0

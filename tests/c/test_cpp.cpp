@@ -498,6 +498,41 @@ static void options_spawn_stop_timeout_host() {
     EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "out of range", c.stop_node(5, 1ms));
 }
 
+static void faults() {
+    nats_server::server s(R"({"client_proxy": true})");
+    CHECK(s.proxied_url() != s.client_url());
+    CHECK(round_trip(s.proxied_url()));
+    s.fault_add(R"({"type":"latency","stream":"upstream","attributes":{"latency":50}})");
+    s.fault_add(R"({"type":"latency","stream":"downstream","attributes":{"latency":50}})");
+    auto started = std::chrono::steady_clock::now();
+    CHECK(round_trip(s.proxied_url()));  // connect, subscribe, publish, receive: several round trips
+    CHECK(std::chrono::steady_clock::now() - started >= 100ms);
+    s.fault_remove("latency_upstream");
+    s.fault_remove_all();
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "cannot be negative",
+                 s.fault_add(R"({"type":"latency","attributes":{"latency":-1}})"));
+    nats_server::cluster c(R"({"nodes": 3, "route_proxies": true})");
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "node index 7", c.partition("[[0],[7]]"));
+    c.partition("[[0],[1,2]]");
+    c.heal();
+    c.wait_ready(30s);
+    c.route_fault_add(0, 1, R"({"type":"bandwidth","attributes":{"rate":1000}})");
+    c.route_fault_remove_all(0, 1);
+}
+
+static void gateway_faults() {
+    nats_server::supercluster sc(R"({"clusters": 2, "nodes": 1, "gateway_proxies": true})");
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "cluster index 4", sc.partition("[[0],[4]]"));
+    EXPECT_ERROR(NATS_SERVER_INVALID_ARGUMENT, "both nodes are in cluster 0",
+                 sc.gateway_fault_add(0, 0, 0, 0, R"({"type":"latency","attributes":{"latency":5}})"));
+    sc.gateway_fault_add(0, 0, 1, 0, R"({"type":"latency","attributes":{"latency":5}})");
+    sc.gateway_fault_remove_all(0, 0, 1, 0);
+    sc.partition("[[0],[1]]");
+    sc.heal();
+    sc.wait_ready(30s);
+    CHECK(round_trip(sc.node(1, 0).client_url()));
+}
+
 // Releases: an install error throws with the version and the source's answer; versions_json lists the cache.
 static void install_errors() {
     char dir[] = "/tmp/nats-server-cpp-cache-XXXXXX";
@@ -589,6 +624,8 @@ int main() {
     run("leaf_round_trip_domain_and_hub_restart", leaf_round_trip_domain_and_hub_restart);
     run("mqtt_client_reaches_a_nats_subscriber", mqtt_client_reaches_a_nats_subscriber);
     run("bad_topologies_throw_by_name", bad_topologies_throw_by_name);
+    run("faults", faults);
+    run("gateway_faults", gateway_faults);
     run("install_errors", install_errors);
     run("supercluster_versions", supercluster_versions);
     run("tls_files", tls_files);

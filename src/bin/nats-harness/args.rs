@@ -342,6 +342,23 @@ pub struct StartArgs {
     #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds, help_heading = "Server")]
     pub stop_timeout: std::time::Duration,
 
+    /// Put a fault proxy in front of every node's client port (the proxied URLs are in the output)
+    #[arg(long, help_heading = "Faults")]
+    pub client_proxy: bool,
+
+    /// Route every node-to-node connection of a cluster through its own fault proxy
+    #[arg(long, help_heading = "Faults")]
+    pub route_proxies: bool,
+
+    /// Route every gateway connection of a supercluster through its own fault proxy
+    #[arg(long, help_heading = "Faults")]
+    pub gateway_proxies: bool,
+
+    /// Serve the proxies' toxiproxy-compatible HTTP control API on ADDR (e.g. 127.0.0.1:8474; port 0: a free
+    /// one, printed)
+    #[arg(long, value_name = "ADDR", help_heading = "Faults")]
+    pub proxy_api: Option<String>,
+
     /// Write the JSON to this file (atomically) once ready; removed on stop
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub urls_file: Option<PathBuf>,

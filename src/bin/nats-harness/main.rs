@@ -7,6 +7,7 @@
 
 mod args;
 mod plan;
+mod proxy_api;
 mod report;
 mod signals;
 
@@ -366,7 +367,36 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         millis(took),
         std::process::id()
     ));
-    let outcome = loop {
+    let outcome = std::thread::scope(|scope| {
+        let api = match args.start.proxy_api.as_deref() {
+            Some(addr) => match proxy_api::ProxyApi::serve(scope, addr, &running) {
+                Ok(api) => Some(api),
+                Err(e) => return Err(Error::new(ErrorKind::InvalidOptions, e)),
+            },
+            None => None,
+        };
+        if let Some(api) = &api {
+            ui.status(format_args!(
+                "toxiproxy-compatible proxy API on http://{}",
+                api.addr
+            ));
+        }
+        let outcome = watch(&running, &signals, &ui, &report);
+        if let Some(api) = api {
+            api.stop();
+        }
+        outcome
+    });
+    shutdown(running, &signals, &ui);
+    if let Some(path) = urls_file {
+        let _ = std::fs::remove_file(path);
+    }
+    outcome.map_err(Failure::from)
+}
+
+/// Waits for a signal (Ok) or a node that exits on its own (Err).
+fn watch(running: &Running, signals: &Signals, ui: &Ui, report: &Report) -> Result<u8, Error> {
+    loop {
         match signals.wait(Some(WATCH_EVERY)) {
             Some(Event::Signal { signo, .. }) => {
                 ui.status(format_args!("{}: stopping", signal_name(signo)));
@@ -395,12 +425,7 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
                 }
             }
         }
-    };
-    shutdown(running, &signals, &ui);
-    if let Some(path) = urls_file {
-        let _ = std::fs::remove_file(path);
     }
-    outcome.map_err(Failure::from)
 }
 
 /// `exec`: start, run the command with the URLs in its environment, forward signals, stop, exit with its status.

@@ -82,6 +82,16 @@ impl Plan {
                 configs.len()
             )));
         }
+        if args.route_proxies && !cluster {
+            return Err(PlanError::Usage(
+                "--route-proxies is for a cluster: add --nodes N (N > 1)".into(),
+            ));
+        }
+        if args.gateway_proxies {
+            return Err(PlanError::Usage(
+                "--gateway-proxies is for a supercluster: add --clusters M".into(),
+            ));
+        }
         if !cluster {
             let mut opts = match file {
                 Some(FileDoc::Server(s)) => s,
@@ -115,6 +125,9 @@ impl Plan {
             None => ClusterOptions::new(),
         };
         opts.nodes = nodes;
+        if args.route_proxies {
+            opts.route_proxies = true;
+        }
         apply_server_flags(&mut opts.server, args);
         if let Some(name) = &args.name {
             opts.name = Some(name.clone());
@@ -167,6 +180,13 @@ fn supercluster_plan(
         Some(FileDoc::Server(s)) => opts.server = s,
         None => {}
     }
+    if args.route_proxies {
+        return Err(PlanError::Usage(
+            "--route-proxies is for a single cluster; a supercluster takes --gateway-proxies"
+                .into(),
+        ));
+    }
+    opts.gateway_proxies = args.gateway_proxies;
     opts.clusters = clusters;
     if let Some(nodes) = nodes {
         opts.nodes = nodes;
@@ -182,6 +202,9 @@ fn supercluster_plan(
 }
 
 fn apply_server_flags(opts: &mut ServerOptions, args: &StartArgs) {
+    if args.client_proxy {
+        opts.client_proxy = true;
+    }
     for url in &args.leaf_of {
         opts.leaf_remotes.push(LeafRemote::new(url.clone()));
     }

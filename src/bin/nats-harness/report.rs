@@ -63,6 +63,8 @@ pub struct Report {
     pub leafnode_urls: Vec<String>,
     /// Every node's MQTT URL (with `--mqtt`).
     pub mqtt_urls: Vec<String>,
+    /// Every node's client URL through its fault proxy (with `--client-proxy`).
+    pub proxied_urls: Vec<String>,
     /// Whether JetStream is on.
     pub jetstream: bool,
     /// The nats-server version.
@@ -148,6 +150,7 @@ impl Report {
                 .filter_map(|n| n.leafnode_url.clone())
                 .collect(),
             mqtt_urls: nodes.iter().filter_map(|n| n.mqtt_url.clone()).collect(),
+            proxied_urls: servers.iter().filter_map(|s| s.proxied_url()).collect(),
             jetstream: servers
                 .iter()
                 .any(|s| s.info()["jetstream"].as_bool().unwrap_or(false)),

@@ -121,6 +121,11 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_nkey_public_key": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
     "nats_server_seed_file": (c_int, [_HANDLE, c_char_p, _CHAR_PP, _ERR]),
     "nats_server_auth_json": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    # server: the client link's fault proxy
+    "nats_server_proxied_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_fault_add": (c_int, [_HANDLE, c_char_p, _ERR]),
+    "nats_server_fault_remove": (c_int, [_HANDLE, c_char_p, _ERR]),
+    "nats_server_link_set_up": (c_int, [_HANDLE, c_bool, _ERR]),
     "nats_server_upgrade": (c_int, [_HANDLE, c_char_p, _ERR]),
     # releases
     "nats_server_install": (c_int, [c_char_p, _CHAR_PP, _ERR]),
@@ -183,6 +188,22 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_options_append_string": (c_int, [_HANDLE, c_char_p, c_char_p, _ERR]),
     "nats_server_options_add_arg": (c_int, [_HANDLE, c_char_p, _ERR]),
     "nats_server_options_to_json": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    # cluster: route links
+    "nats_cluster_partition": (c_int, [_HANDLE, c_char_p, _ERR]),
+    "nats_cluster_heal": (c_int, [_HANDLE, _ERR]),
+    "nats_cluster_route_fault_add": (c_int, [_HANDLE, c_size_t, c_size_t, c_char_p, _ERR]),
+    "nats_cluster_route_fault_remove": (c_int, [_HANDLE, c_size_t, c_size_t, c_char_p, _ERR]),
+    # supercluster: gateway links
+    "nats_supercluster_partition": (c_int, [_HANDLE, c_char_p, _ERR]),
+    "nats_supercluster_heal": (c_int, [_HANDLE, _ERR]),
+    "nats_supercluster_gateway_fault_add": (
+        c_int,
+        [_HANDLE, c_size_t, c_size_t, c_size_t, c_size_t, c_char_p, _ERR],
+    ),
+    "nats_supercluster_gateway_fault_remove": (
+        c_int,
+        [_HANDLE, c_size_t, c_size_t, c_size_t, c_size_t, c_char_p, _ERR],
+    ),
 }
 
 _lock = threading.Lock()

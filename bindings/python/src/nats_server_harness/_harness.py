@@ -14,7 +14,7 @@ import ssl
 import threading
 import warnings
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from ctypes import c_bool, c_size_t, c_uint16, c_uint32, c_void_p
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,6 +372,27 @@ class Server:
     def url(self) -> str:
         """The client URL on the real listen address, e.g. ``nats://127.0.0.1:PORT``."""
         return self._string("nats_server_url")
+
+    # ----- the client link's fault proxy (option ``client_proxy=True``) ------------------------------------------
+
+    @property
+    def proxied_url(self) -> str:
+        """The client URL through the fault proxy, e.g. ``nats://127.0.0.1:PORT``."""
+        return self._string("nats_server_proxied_url")
+
+    def add_fault(self, fault: Union[Mapping[str, Any], str]) -> None:
+        """Adds a fault, a toxiproxy toxic as a dict or JSON, e.g.
+        ``{"type": "latency", "stream": "downstream", "attributes": {"latency": 50}}``."""
+        document = fault if isinstance(fault, str) else json.dumps(fault)
+        self._call("nats_server_fault_add", document.encode())
+
+    def remove_fault(self, name: Union[str, None] = None) -> None:
+        """Removes the fault named ``name``, or every fault when ``name`` is None."""
+        self._call("nats_server_fault_remove", None if name is None else name.encode())
+
+    def set_link_up(self, up: bool) -> None:
+        """Takes the client link down (open connections closed, new ones refused) or up again."""
+        self._call("nats_server_link_set_up", bool(up))
 
     def client_url_with(self, user: str, password: str) -> str:
         """The client URL with a user and password in it (percent-encoded)."""
@@ -834,6 +855,32 @@ class Cluster:
         """Records that the test using the cluster failed, for every node (see :meth:`Server.mark_failed`)."""
         self._with(lambda h: _ffi.call("nats_cluster_mark_failed", h))
 
+    # ----- route links (option ``route_proxies=True``) ------------------------------------------------------------
+
+    def partition(self, groups: Sequence[Sequence[int]]) -> None:
+        """Cuts every route between nodes of different groups (0-based), e.g. ``partition([[0], [1, 2]])``; nodes
+        not named form one more group together."""
+        document = json.dumps([[int(i) for i in group] for group in groups])
+        self._with(lambda h: _ffi.call("nats_cluster_partition", h, document.encode()))
+
+    def heal(self) -> None:
+        """Brings every route link up again."""
+        self._with(lambda h: _ffi.call("nats_cluster_heal", h))
+
+    def add_route_fault(self, from_node: int, to_node: int, fault: Union[Mapping[str, Any], str]) -> None:
+        """Adds a fault (a toxiproxy toxic, as for :meth:`Server.add_fault`) to the route link ``from_node`` dials
+        to ``to_node``."""
+        a, b = self._index(from_node), self._index(to_node)
+        document = fault if isinstance(fault, str) else json.dumps(fault)
+        self._with(lambda h: _ffi.call("nats_cluster_route_fault_add", h, a, b, document.encode()))
+
+    def remove_route_fault(self, from_node: int, to_node: int, name: Union[str, None] = None) -> None:
+        """Removes the fault named ``name`` (every fault when None) from the route link ``from_node`` dials to
+        ``to_node``."""
+        a, b = self._index(from_node), self._index(to_node)
+        encoded = None if name is None else name.encode()
+        self._with(lambda h: _ffi.call("nats_cluster_route_fault_remove", h, a, b, encoded))
+
 
 class Supercluster:
     """Clusters of real servers joined by gateways, on dynamic ports, ready when the constructor returns: every
@@ -1029,3 +1076,32 @@ class Supercluster:
     def mark_failed(self) -> None:
         """Records that the test using this supercluster failed (under on-failure, its directories are kept)."""
         self._with(lambda h: _ffi.call("nats_supercluster_mark_failed", h))
+
+    # ----- gateway links (option ``gateway_proxies=True``) --------------------------------------------------------
+
+    def partition(self, groups: Sequence[Sequence[int]]) -> None:
+        """Cuts every gateway link between clusters of different groups (0-based cluster indexes), e.g.
+        ``partition([[0], [1]])``; clusters not named form one more group together. Routes are untouched."""
+        document = json.dumps([[int(c) for c in group] for group in groups])
+        self._with(lambda h: _ffi.call("nats_supercluster_partition", h, document.encode()))
+
+    def heal(self) -> None:
+        """Brings every gateway link up again."""
+        self._with(lambda h: _ffi.call("nats_supercluster_heal", h))
+
+    def add_gateway_fault(
+        self, from_node: tuple[int, int], to_node: tuple[int, int], fault: Union[Mapping[str, Any], str]
+    ) -> None:
+        """Adds a fault (a toxiproxy toxic, as for :meth:`Server.add_fault`) to the gateway link node
+        ``from_node`` (cluster, node) dials to node ``to_node`` of another cluster."""
+        (fc, fi), (tc, ti) = self._indices(*from_node), self._indices(*to_node)
+        document = fault if isinstance(fault, str) else json.dumps(fault)
+        self._with(lambda h: _ffi.call("nats_supercluster_gateway_fault_add", h, fc, fi, tc, ti, document.encode()))
+
+    def remove_gateway_fault(
+        self, from_node: tuple[int, int], to_node: tuple[int, int], name: Union[str, None] = None
+    ) -> None:
+        """Removes the fault named ``name`` (every fault when None) from a gateway link."""
+        (fc, fi), (tc, ti) = self._indices(*from_node), self._indices(*to_node)
+        encoded = None if name is None else name.encode()
+        self._with(lambda h: _ffi.call("nats_supercluster_gateway_fault_remove", h, fc, fi, tc, ti, encoded))

@@ -54,6 +54,8 @@ class GatewayListener(TypedDict, total=False):
     port: Optional[int]
     #: The other clusters to connect to.
     gateways: Sequence[RemoteGateway]
+    #: The ``host:port`` given to other gateways to reach this server (default: the listener's).
+    advertise: Optional[str]
 
 
 class LeafRemote(TypedDict, total=False):
@@ -166,6 +168,8 @@ class ServerOptions(TypedDict, total=False):
     #: What to keep of the private directory when closed; default ``$NATS_SERVER_KEEP``, else on-failure (kept
     #: once :meth:`Server.mark_failed` was called; the pytest plugin calls it for a failed test).
     keep: Optional[Keep]
+    #: A fault proxy in front of the client port (:attr:`Server.proxied_url`, :meth:`Server.add_fault`).
+    client_proxy: bool
 
 
 class ClusterOptions(TypedDict, total=False):
@@ -189,6 +193,8 @@ class ClusterOptions(TypedDict, total=False):
     node_binaries: Sequence[StrPath]
     #: How long to wait for the cluster to be ready, in milliseconds. Default 30 000.
     ready_timeout_ms: int
+    #: Every route through its own fault proxy (:meth:`Cluster.partition`, :meth:`Cluster.heal`).
+    route_proxies: bool
 
 
 class SuperclusterOptions(TypedDict, total=False):
@@ -207,6 +213,8 @@ class SuperclusterOptions(TypedDict, total=False):
     versions: Sequence[str]
     #: How long to wait for readiness (meshes, gateways, JetStream leader), in milliseconds. Default 30 000.
     ready_timeout_ms: int
+    #: Every gateway connection through its own fault proxy (:meth:`Supercluster.partition`, :meth:`Supercluster.heal`).
+    gateway_proxies: bool
 
 
 class ClusterKeywords(ClusterOptions, total=False):
@@ -258,6 +266,7 @@ class SuperclusterKeywords(SuperclusterOptions, total=False):
     args: Sequence[str]
     startup_timeout_ms: int
     keep: Optional[Keep]
+    client_proxy: bool
 
 
 #: The fields of the Rust ``ClusterOptions``; any other keyword of ``Cluster(...)`` belongs to the node template.

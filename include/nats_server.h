@@ -638,6 +638,34 @@ nats_server_status nats_server_fault_remove(nats_server_t *server, const char *n
 nats_server_status nats_server_link_set_up(nats_server_t *server, bool up, char **error);
 
 /**
+ * The leaf node URL through the hub's leaf node fault proxy, e.g. `nats://127.0.0.1:PORT`: the one the hub
+ * advertises and its leaves connect to (the server was started with `"leafnodes": true, "leafnode_proxy": true`;
+ * otherwise `NATS_SERVER_INVALID_OPTIONS`). Free `*out` with `nats_server_string_free`.
+ */
+nats_server_status nats_server_proxied_leafnode_url(const nats_server_t *server,
+                                                    char **out,
+                                                    char **error);
+
+/**
+ * Adds a fault to the hub's leaf node links (a toxiproxy toxic document, as for `nats_server_fault_add`).
+ * A bad document or value is `NATS_SERVER_INVALID_OPTIONS` naming it.
+ */
+nats_server_status nats_server_leafnode_fault_add(nats_server_t *server,
+                                                  const char *fault_json,
+                                                  char **error);
+
+/**
+ * Removes the leaf node links' fault named `name`, or every fault when `name` is NULL.
+ */
+nats_server_status nats_server_leafnode_fault_remove(nats_server_t *server, const char *name, char **error);
+
+/**
+ * Takes the hub's leaf node links down (`up` false: every leaf is cut off, reconnects refused) or up again
+ * (the leaves reconnect on their own; `nats_server_wait_for_leaf_connections` waits for them).
+ */
+nats_server_status nats_server_leafnode_link_set_up(nats_server_t *server, bool up, char **error);
+
+/**
  * Starts a cluster from options given as one JSON document (the schema of the Rust `ClusterOptions`; NULL or
  * `{}` means three nodes without JetStream) and returns once it is ready: full mesh and, with JetStream, a meta
  * leader every node agrees on and every node healthy.

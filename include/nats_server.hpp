@@ -248,6 +248,26 @@ public:
     void fault_remove_all() { detail::call([&](char **e) { return nats_server_fault_remove(h_, nullptr, e); }); }
     /// Takes the client link down (connections closed, new ones refused) or up again.
     void link_set_up(bool up) { detail::call([&](char **e) { return nats_server_link_set_up(h_, up, e); }); }
+
+    // The leaf node links' fault proxy (a hub: options {"leafnodes": true, "leafnode_proxy": true}).
+    /// The leaf node URL through the fault proxy: the one the hub advertises and its leaves connect to.
+    std::string proxied_leafnode_url() const { return text(nats_server_proxied_leafnode_url); }
+    /// Adds a fault to the leaf node links (a toxiproxy toxic document, as for fault_add).
+    void leafnode_fault_add(const std::string &fault_json) {
+        detail::call([&](char **e) { return nats_server_leafnode_fault_add(h_, fault_json.c_str(), e); });
+    }
+    /// Removes the leaf node links' fault named `name`.
+    void leafnode_fault_remove(const std::string &name) {
+        detail::call([&](char **e) { return nats_server_leafnode_fault_remove(h_, name.c_str(), e); });
+    }
+    /// Removes every fault from the leaf node links.
+    void leafnode_fault_remove_all() {
+        detail::call([&](char **e) { return nats_server_leafnode_fault_remove(h_, nullptr, e); });
+    }
+    /// Cuts every leaf off (reconnects refused) or lets them reconnect.
+    void leafnode_link_set_up(bool up) {
+        detail::call([&](char **e) { return nats_server_leafnode_link_set_up(h_, up, e); });
+    }
     std::string client_url_with(const std::string &user, const std::string &password) const {
         return detail::string_call([&](char **o, char **e) {
             return nats_server_client_url_with(h_, user.c_str(), password.c_str(), o, e);

@@ -450,6 +450,16 @@ impl Server {
         self.leafnode_proxy.as_ref()
     }
 
+    /// The leaf node proxy, or an error saying how to get one.
+    pub(crate) fn require_leafnode_proxy(&self) -> Result<&Proxy> {
+        self.leafnode_proxy.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOptions,
+                "the server has no leaf node fault proxy; start it with `leafnodes: true, leafnode_proxy: true`",
+            )
+        })
+    }
+
     /// The leaf node URL through the fault proxy, e.g. `nats://127.0.0.1:40123`, when the server was started with
     /// `leafnode_proxy` (the direct [`Server::leafnode_url`] stays available, but leaves never learn it).
     pub fn proxied_leafnode_url(&self) -> Option<String> {

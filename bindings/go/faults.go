@@ -75,6 +75,50 @@ func (s *Server) SetLinkUp(up bool) error {
 	})
 }
 
+// ProxiedLeafnodeURL is the leaf node URL through a hub's fault proxy (Options.LeafnodeProxy): the one the hub
+// advertises and its leaves connect to.
+func (s *Server) ProxiedLeafnodeURL() (string, error) {
+	return s.str("ProxiedLeafnodeURL", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
+		return C.nats_server_proxied_leafnode_url(h, o, e)
+	})
+}
+
+// AddLeafnodeFault adds a fault to a hub's leaf node links (Options.LeafnodeProxy). A bad value is
+// ErrInvalidOptions naming it.
+func (s *Server) AddLeafnodeFault(f Fault) error {
+	doc, err := f.document("AddLeafnodeFault")
+	if err != nil {
+		return err
+	}
+	defer freeC(doc)
+	return s.call("AddLeafnodeFault", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_leafnode_fault_add(h, doc, e)
+	})
+}
+
+// RemoveLeafnodeFault removes the leaf node links' fault named name; an empty name removes every fault.
+func (s *Server) RemoveLeafnodeFault(name string) error {
+	var cn *C.char
+	if name != "" {
+		var err error
+		if cn, err = cString(name, "name"); err != nil {
+			return err
+		}
+		defer freeC(cn)
+	}
+	return s.call("RemoveLeafnodeFault", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_leafnode_fault_remove(h, cn, e)
+	})
+}
+
+// SetLeafnodeLinkUp cuts every leaf off a hub (reconnects refused) or lets them reconnect
+// (WaitForLeafConnections waits for them).
+func (s *Server) SetLeafnodeLinkUp(up bool) error {
+	return s.call("SetLeafnodeLinkUp", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+		return C.nats_server_leafnode_link_set_up(h, C.bool(up), e)
+	})
+}
+
 // Partition cuts every route between nodes of different groups (0-based indexes), e.g. Partition([]int{0},
 // []int{1, 2}); nodes not named form one more group together (ClusterOptions.RouteProxies). An index out of
 // range or named twice is ErrInvalidArgument.

@@ -1033,3 +1033,69 @@ pub unsafe extern "C" fn nats_server_link_set_up(
         with_proxy(s, |p| if up { p.enable() } else { p.disable() })
     })
 }
+
+// ----- the leaf node link's fault proxy (option `leafnode_proxy`) ------------------------------------------------
+
+fn with_leafnode_proxy(s: &Server, f: impl FnOnce(&crate::Proxy) -> Result<()>) -> Result<()> {
+    f(s.require_leafnode_proxy()?)
+}
+
+/// The leaf node URL through the hub's leaf node fault proxy, e.g. `nats://127.0.0.1:PORT`: the one the hub
+/// advertises and its leaves connect to (the server was started with `"leafnodes": true, "leafnode_proxy": true`;
+/// otherwise `NATS_SERVER_INVALID_OPTIONS`). Free `*out` with `nats_server_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_proxied_leafnode_url(
+    server: *const nats_server_t,
+    out: *mut *mut c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    string_query(server, out, error, |s| {
+        Ok(s.require_leafnode_proxy()
+            .map(|_| s.proxied_leafnode_url().unwrap_or_default())?)
+    })
+}
+
+/// Adds a fault to the hub's leaf node links (a toxiproxy toxic document, as for `nats_server_fault_add`).
+/// A bad document or value is `NATS_SERVER_INVALID_OPTIONS` naming it.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_leafnode_fault_add(
+    server: *mut nats_server_t,
+    fault_json: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let fault = crate::Fault::from_json(str_arg(fault_json, "fault_json")?)?;
+        handle(server)?.with(|s| with_leafnode_proxy(s, |p| p.add(fault)))
+    })
+}
+
+/// Removes the leaf node links' fault named `name`, or every fault when `name` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_leafnode_fault_remove(
+    server: *mut nats_server_t,
+    name: *const c_char,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    guard(error, || {
+        let name = opt_str_arg(name, "name")?;
+        handle(server)?.with(|s| {
+            with_leafnode_proxy(s, |p| match name {
+                Some(name) => p.remove(name),
+                None => p.remove_all(),
+            })
+        })
+    })
+}
+
+/// Takes the hub's leaf node links down (`up` false: every leaf is cut off, reconnects refused) or up again
+/// (the leaves reconnect on their own; `nats_server_wait_for_leaf_connections` waits for them).
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_leafnode_link_set_up(
+    server: *mut nats_server_t,
+    up: bool,
+    error: *mut *mut c_char,
+) -> nats_server_status {
+    control(server, error, |s| {
+        with_leafnode_proxy(s, |p| if up { p.enable() } else { p.disable() })
+    })
+}

@@ -610,6 +610,61 @@ static void tls_files() {
     EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "no `tls` option", plain.ca_file());
 }
 
+// Publishes `payload` on `publisher` until `sub` receives a message; returns its payload ("" when none came).
+static std::string publish_until_received(natsConnection *publisher, natsSubscription *sub, const char *payload) {
+    for (int i = 0; i < 200; i++) {
+        natsMsg *msg = nullptr;
+        if (natsConnection_PublishString(publisher, "across", payload) != NATS_OK ||
+            natsConnection_Flush(publisher) != NATS_OK)
+            return "";
+        if (natsSubscription_NextMsg(&msg, sub, 100) == NATS_OK) {
+            std::string got(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+            natsMsg_Destroy(msg);
+            return got;
+        }
+    }
+    return "";
+}
+
+// A hub's leaf node links through its fault proxy: a cut stops hub<->leaf traffic, restoring brings it back.
+static void leafnode_faults() {
+    nats_server::server hub(R"({"leafnodes": true, "leafnode_proxy": true})");
+    CHECK(hub.proxied_leafnode_url() != hub.leafnode_url());
+    nats_server::server leaf(R"({"leaf_remotes": [{"urls": [")" + hub.proxied_leafnode_url() + R"("]}]})");
+    natsConnection *on_hub = nullptr, *on_leaf = nullptr;
+    natsSubscription *sub = nullptr;
+    natsMsg *msg = nullptr;
+    CHECK(natsConnection_ConnectTo(&on_hub, hub.client_url().c_str()) == NATS_OK);
+    CHECK(natsConnection_ConnectTo(&on_leaf, leaf.client_url().c_str()) == NATS_OK);
+    CHECK(natsConnection_SubscribeSync(&sub, on_hub, "across") == NATS_OK);
+    CHECK(natsConnection_Flush(on_hub) == NATS_OK);
+    CHECK(publish_until_received(on_leaf, sub, "before") == "before");
+    while (natsSubscription_NextMsg(&msg, sub, 50) == NATS_OK) {
+        natsMsg_Destroy(msg);
+        msg = nullptr;
+    }
+
+    hub.leafnode_link_set_up(false);
+    for (int i = 0; i < 500 && (hub.leaf_connections() != 0 || leaf.leaf_connections() != 0); i++)
+        usleep(20000);  // polls /leafz until both sides dropped the connection
+    CHECK(hub.leaf_connections() == 0);
+    CHECK(natsConnection_PublishString(on_leaf, "across", "during") == NATS_OK);
+    CHECK(natsConnection_Flush(on_leaf) == NATS_OK);
+    hub.leafnode_link_set_up(true);
+    hub.wait_for_leaf_connections(1, 30s);
+    CHECK(publish_until_received(on_leaf, sub, "after") == "after");  // "during" never crossed the cut
+
+    hub.leafnode_fault_add(R"({"type":"latency","attributes":{"latency":1}})");
+    hub.leafnode_fault_remove("latency_downstream");
+    hub.leafnode_fault_remove_all();
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "no fault named", hub.leafnode_fault_remove("nope"));
+    nats_server::server plain;
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "leafnode_proxy", plain.proxied_leafnode_url());
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(on_hub);
+    natsConnection_Destroy(on_leaf);
+}
+
 int main() {
     run("options_spawn_stop_timeout_host", options_spawn_stop_timeout_host);
     run("raii_server", raii_server);
@@ -625,6 +680,7 @@ int main() {
     run("mqtt_client_reaches_a_nats_subscriber", mqtt_client_reaches_a_nats_subscriber);
     run("bad_topologies_throw_by_name", bad_topologies_throw_by_name);
     run("faults", faults);
+    run("leafnode_faults", leafnode_faults);
     run("gateway_faults", gateway_faults);
     run("install_errors", install_errors);
     run("supercluster_versions", supercluster_versions);

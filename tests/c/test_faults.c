@@ -319,6 +319,87 @@ static void test_partition_and_heal(void) {
     EXPECT_OK(nats_cluster_free(cluster));
 }
 
+/* Publishes `payload` on the leaf until the hub's subscription receives a message; returns it (or NULL). */
+static natsMsg *publish_until_received(natsConnection *publisher, natsSubscription *sub, const char *payload) {
+    natsMsg *msg = NULL;
+    for (int i = 0; i < 200 && msg == NULL; i++) {
+        if (natsConnection_PublishString(publisher, "across", payload) != NATS_OK) return NULL;
+        if (natsConnection_Flush(publisher) != NATS_OK) return NULL;
+        natsSubscription_NextMsg(&msg, sub, 100);
+    }
+    return msg;
+}
+
+static void test_leaf_link_cut_and_restored(void) {
+    nats_server_t *hub = NULL, *leaf = NULL, *plain = NULL;
+    natsConnection *on_hub = NULL, *on_leaf = NULL;
+    natsSubscription *sub = NULL;
+    natsMsg *msg = NULL;
+    char *direct = NULL, *proxied = NULL, *hub_url = NULL, *leaf_url = NULL, *url = NULL;
+    char leaf_opts[512];
+    size_t n = 0;
+
+    REQUIRE_OK(nats_server_run("{\"leafnodes\": true, \"leafnode_proxy\": true}", &hub, &err));
+    EXPECT_OK(nats_server_leafnode_url(hub, &direct, &err));
+    EXPECT_OK(nats_server_proxied_leafnode_url(hub, &proxied, &err));
+    REQUIRE(direct != NULL && proxied != NULL && strcmp(direct, proxied) != 0);
+    snprintf(leaf_opts, sizeof leaf_opts, "{\"leaf_remotes\": [{\"urls\": [\"%s\"]}]}", proxied);
+    REQUIRE_OK(nats_server_run(leaf_opts, &leaf, &err));
+    EXPECT_OK(nats_server_client_url(hub, &hub_url, &err));
+    EXPECT_OK(nats_server_client_url(leaf, &leaf_url, &err));
+    NATS_OK(connect_to(&on_hub, hub_url));
+    NATS_OK(connect_to(&on_leaf, leaf_url));
+    NATS_OK(natsConnection_SubscribeSync(&sub, on_hub, "across"));
+    NATS_OK(natsConnection_Flush(on_hub));
+    msg = publish_until_received(on_leaf, sub, "before");
+    REQUIRE(msg != NULL && strcmp(natsMsg_GetData(msg), "before") == 0);
+    natsMsg_Destroy(msg);
+    msg = NULL;
+    while (natsSubscription_NextMsg(&msg, sub, 50) == NATS_OK) {
+        natsMsg_Destroy(msg);
+        msg = NULL;
+    }
+
+    EXPECT_OK(nats_server_leafnode_link_set_up(hub, false, &err));
+    /* Polls /leafz until both sides dropped the connection (bounded; no timing asserted). */
+    for (int i = 0; i < 500; i++) {
+        size_t on_leaf_side = 0;
+        EXPECT_OK(nats_server_leaf_connections(hub, &n, &err));
+        EXPECT_OK(nats_server_leaf_connections(leaf, &on_leaf_side, &err));
+        if (n == 0 && on_leaf_side == 0) break;
+        usleep(20000);
+    }
+    CHECK(n == 0);
+    NATS_OK(natsConnection_PublishString(on_leaf, "across", "during"));
+    NATS_OK(natsConnection_Flush(on_leaf));
+
+    EXPECT_OK(nats_server_leafnode_link_set_up(hub, true, &err));
+    EXPECT_OK(nats_server_wait_for_leaf_connections(hub, 1, 30000, &err));
+    msg = publish_until_received(on_leaf, sub, "after");
+    CHECK(msg != NULL && strcmp(natsMsg_GetData(msg), "after") == 0); /* "during" never crossed the cut */
+
+    EXPECT_OK(nats_server_leafnode_fault_add(hub, "{\"type\":\"latency\",\"attributes\":{\"latency\":1}}", &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "no fault named", nats_server_leafnode_fault_remove(hub, "nope", &err));
+    EXPECT_OK(nats_server_leafnode_fault_remove(hub, NULL, &err));
+    EXPECT_STATUS(NATS_SERVER_NULL_ARGUMENT, nats_server_leafnode_fault_add(hub, NULL, &err));
+    REQUIRE_OK(nats_server_run(NULL, &plain, &err));
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "leafnode_proxy", nats_server_proxied_leafnode_url(plain, &url, &err));
+    CHECK(url == NULL);
+    EXPECT_ERROR(NATS_SERVER_INVALID_OPTIONS, "leafnode_proxy", nats_server_leafnode_link_set_up(plain, false, &err));
+    EXPECT_OK(nats_server_free(plain));
+cleanup:
+    natsMsg_Destroy(msg);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(on_hub);
+    natsConnection_Destroy(on_leaf);
+    nats_server_string_free(direct);
+    nats_server_string_free(proxied);
+    nats_server_string_free(hub_url);
+    nats_server_string_free(leaf_url);
+    EXPECT_OK(nats_server_free(leaf));
+    EXPECT_OK(nats_server_free(hub));
+}
+
 int main(void) {
     RUN(test_request_under_latency);
     RUN(test_reconnect_after_reset_peer);
@@ -326,6 +407,7 @@ int main(void) {
     RUN(test_blackhole_is_detected_by_the_clients_ping_interval);
     RUN(test_bad_faults);
     RUN(test_partition_and_heal);
+    RUN(test_leaf_link_cut_and_restored);
     nats_CloseAndWait(0);
     return summary();
 }

@@ -126,6 +126,10 @@ PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nats_server_fault_add": (c_int, [_HANDLE, c_char_p, _ERR]),
     "nats_server_fault_remove": (c_int, [_HANDLE, c_char_p, _ERR]),
     "nats_server_link_set_up": (c_int, [_HANDLE, c_bool, _ERR]),
+    "nats_server_proxied_leafnode_url": (c_int, [_HANDLE, _CHAR_PP, _ERR]),
+    "nats_server_leafnode_fault_add": (c_int, [_HANDLE, c_char_p, _ERR]),
+    "nats_server_leafnode_fault_remove": (c_int, [_HANDLE, c_char_p, _ERR]),
+    "nats_server_leafnode_link_set_up": (c_int, [_HANDLE, c_bool, _ERR]),
     "nats_server_upgrade": (c_int, [_HANDLE, c_char_p, _ERR]),
     # releases
     "nats_server_install": (c_int, [c_char_p, _CHAR_PP, _ERR]),

@@ -394,6 +394,27 @@ class Server:
         """Takes the client link down (open connections closed, new ones refused) or up again."""
         self._call("nats_server_link_set_up", bool(up))
 
+    # ----- the leaf node links' fault proxy (a hub: ``leafnodes=True, leafnode_proxy=True``) ---------------------
+
+    @property
+    def proxied_leafnode_url(self) -> str:
+        """The leaf node URL through the fault proxy: the one the hub advertises and its leaves connect to."""
+        return self._string("nats_server_proxied_leafnode_url")
+
+    def add_leafnode_fault(self, fault: Union[Mapping[str, Any], str]) -> None:
+        """Adds a fault to the leaf node links, a toxiproxy toxic as a dict or JSON (as for :meth:`add_fault`)."""
+        document = fault if isinstance(fault, str) else json.dumps(fault)
+        self._call("nats_server_leafnode_fault_add", document.encode())
+
+    def remove_leafnode_fault(self, name: Union[str, None] = None) -> None:
+        """Removes the leaf node links' fault named ``name``, or every fault when ``name`` is None."""
+        self._call("nats_server_leafnode_fault_remove", None if name is None else name.encode())
+
+    def set_leafnode_link_up(self, up: bool) -> None:
+        """Cuts every leaf off (reconnects refused) or lets them reconnect
+        (:meth:`wait_for_leaf_connections` waits for them)."""
+        self._call("nats_server_leafnode_link_set_up", bool(up))
+
     def client_url_with(self, user: str, password: str) -> str:
         """The client URL with a user and password in it (percent-encoded)."""
         return self._string("nats_server_client_url_with", user.encode(), password.encode())

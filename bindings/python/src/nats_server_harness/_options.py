@@ -170,6 +170,9 @@ class ServerOptions(TypedDict, total=False):
     keep: Optional[Keep]
     #: A fault proxy in front of the client port (:attr:`Server.proxied_url`, :meth:`Server.add_fault`).
     client_proxy: bool
+    #: A hub's fault proxy in front of its leaf node listener, advertised to its leaves
+    #: (:attr:`Server.proxied_leafnode_url`, :meth:`Server.add_leafnode_fault`); needs ``leafnodes=True``.
+    leafnode_proxy: bool
 
 
 class ClusterOptions(TypedDict, total=False):

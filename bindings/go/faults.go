@@ -75,29 +75,29 @@ func (s *Server) SetLinkUp(up bool) error {
 	})
 }
 
-// ProxiedLeafnodeURL is the leaf node URL through a hub's fault proxy (Options.LeafnodeProxy): the one the hub
+// ProxiedLeafNodeURL is the leaf node URL through a hub's fault proxy (Options.LeafNodeProxy): the one the hub
 // advertises and its leaves connect to.
-func (s *Server) ProxiedLeafnodeURL() (string, error) {
-	return s.str("ProxiedLeafnodeURL", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
+func (s *Server) ProxiedLeafNodeURL() (string, error) {
+	return s.str("ProxiedLeafNodeURL", func(h *C.nats_server_t, o, e **C.char) C.nats_server_status {
 		return C.nats_server_proxied_leafnode_url(h, o, e)
 	})
 }
 
-// AddLeafnodeFault adds a fault to a hub's leaf node links (Options.LeafnodeProxy). A bad value is
+// AddLeafNodeFault adds a fault to a hub's leaf node links (Options.LeafNodeProxy). A bad value is
 // ErrInvalidOptions naming it.
-func (s *Server) AddLeafnodeFault(f Fault) error {
-	doc, err := f.document("AddLeafnodeFault")
+func (s *Server) AddLeafNodeFault(f Fault) error {
+	doc, err := f.document("AddLeafNodeFault")
 	if err != nil {
 		return err
 	}
 	defer freeC(doc)
-	return s.call("AddLeafnodeFault", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+	return s.call("AddLeafNodeFault", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
 		return C.nats_server_leafnode_fault_add(h, doc, e)
 	})
 }
 
-// RemoveLeafnodeFault removes the leaf node links' fault named name; an empty name removes every fault.
-func (s *Server) RemoveLeafnodeFault(name string) error {
+// RemoveLeafNodeFault removes the leaf node links' fault named name; an empty name removes every fault.
+func (s *Server) RemoveLeafNodeFault(name string) error {
 	var cn *C.char
 	if name != "" {
 		var err error
@@ -106,15 +106,15 @@ func (s *Server) RemoveLeafnodeFault(name string) error {
 		}
 		defer freeC(cn)
 	}
-	return s.call("RemoveLeafnodeFault", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+	return s.call("RemoveLeafNodeFault", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
 		return C.nats_server_leafnode_fault_remove(h, cn, e)
 	})
 }
 
-// SetLeafnodeLinkUp cuts every leaf off a hub (reconnects refused) or lets them reconnect
+// SetLeafNodeLinkUp cuts every leaf off a hub (reconnects refused) or lets them reconnect
 // (WaitForLeafConnections waits for them).
-func (s *Server) SetLeafnodeLinkUp(up bool) error {
-	return s.call("SetLeafnodeLinkUp", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
+func (s *Server) SetLeafNodeLinkUp(up bool) error {
+	return s.call("SetLeafNodeLinkUp", func(h *C.nats_server_t, e **C.char) C.nats_server_status {
 		return C.nats_server_leafnode_link_set_up(h, C.bool(up), e)
 	})
 }

@@ -1,6 +1,7 @@
 package natsserver_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -278,5 +279,88 @@ func TestAPartitionOfClustersStopsGatewayTrafficUntilHeal(t *testing.T) {
 	}
 	if err := sc.RemoveGatewayFaults(0, 0, 1, 0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// firstReceived publishes payload on pub until sub gets a message, and returns that message's payload.
+func firstReceived(t *testing.T, pub *nats.Conn, sub *nats.Subscription, payload string) string {
+	t.Helper()
+	for range 200 {
+		if err := pub.Publish("across", []byte(payload)); err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if msg, err := sub.NextMsg(100 * time.Millisecond); err == nil {
+			return string(msg.Data)
+		}
+	}
+	t.Fatal("nothing crossed the leaf link")
+	return ""
+}
+
+// A hub's leaf node links through its fault proxy: a cut stops hub<->leaf traffic, restoring brings it back.
+func TestLeafNodeLinkCutStopsTrafficUntilRestored(t *testing.T) {
+	t.Parallel()
+	hub := natsserver.RunT(t, natsserver.Options{LeafNodes: true, LeafNodeProxy: true})
+	proxied, err := hub.ProxiedLeafNodeURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if direct, _ := hub.LeafNodeURL(); direct == proxied {
+		t.Fatalf("the proxied leaf node URL is the direct one: %s", proxied)
+	}
+	leaf := natsserver.RunT(t, natsserver.Options{LeafRemotes: []natsserver.LeafRemote{{URLs: []string{proxied}}}})
+	onHub, onLeaf := connect(t, hub.ClientURL()), connect(t, leaf.ClientURL())
+	sub, err := onHub.SubscribeSync("across")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := onHub.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstReceived(t, onLeaf, sub, "before"); got != "before" {
+		t.Fatalf("got %q", got)
+	}
+	for { // drain the repeats
+		if _, err := sub.NextMsg(50 * time.Millisecond); err != nil {
+			break
+		}
+	}
+
+	if err := hub.SetLeafNodeLinkUp(false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the leaf connection drops", func() bool {
+		onHubSide, err1 := hub.LeafConnections()
+		onLeafSide, err2 := leaf.LeafConnections()
+		return err1 == nil && err2 == nil && onHubSide == 0 && onLeafSide == 0
+	})
+	if err := onLeaf.Publish("across", []byte("during")); err != nil {
+		t.Fatal(err)
+	}
+	if err := onLeaf.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.SetLeafNodeLinkUp(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.WaitForLeafConnections(1, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstReceived(t, onLeaf, sub, "after"); got != "after" {
+		t.Fatalf("a message published during the cut crossed it: got %q", got)
+	}
+
+	if err := hub.AddLeafNodeFault(latency("upstream", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.RemoveLeafNodeFault(""); err != nil {
+		t.Fatal(err)
+	}
+	plain := natsserver.RunT(t, natsserver.Options{})
+	if err := plain.SetLeafNodeLinkUp(false); !errors.Is(err, natsserver.ErrInvalidOptions) {
+		t.Fatalf("want ErrInvalidOptions, got %v", err)
 	}
 }

@@ -96,9 +96,9 @@ type Options struct {
 	Keep Keep `json:"keep,omitempty"`
 	// ClientProxy puts a fault proxy in front of the client port (Server.ProxiedURL, Server.AddFault).
 	ClientProxy bool `json:"client_proxy,omitempty"`
-	// LeafnodeProxy puts a fault proxy in front of a hub's leaf node listener and advertises it to its leaves
-	// (Server.ProxiedLeafnodeURL, Server.AddLeafnodeFault); needs LeafNodes.
-	LeafnodeProxy bool `json:"leafnode_proxy,omitempty"`
+	// LeafNodeProxy puts a fault proxy in front of a hub's leaf node listener and advertises it to its leaves
+	// (Server.ProxiedLeafNodeURL, Server.AddLeafNodeFault); needs LeafNodes.
+	LeafNodeProxy bool `json:"leafnode_proxy,omitempty"`
 	// Extra holds more top-level fields, written over the ones above: options that a newer library knows and
 	// this struct does not yet. An unknown name fails with ErrInvalidOptions, naming it.
 	Extra map[string]any `json:"-"`

@@ -334,3 +334,45 @@ def test_a_jetstream_cluster_keeps_every_acknowledged_message_across_a_partition
         names = [str(cluster[k].monitor("varz")["server_name"]) for k in range(3)]
         total, before = run(partition_while_publishing(cluster, names), timeout=240)
         assert total > before >= 20
+
+
+def test_a_leaf_link_cut_stops_hub_leaf_traffic_until_restored() -> None:
+    with Server(leafnodes=True, leafnode_proxy=True, keep="never") as hub:
+        assert hub.proxied_leafnode_url != hub.leafnode_url
+        with Server(leaf_remotes=[{"urls": [hub.proxied_leafnode_url]}], keep="never") as leaf:
+
+            async def main() -> list[bytes]:
+                on_hub = await nats.connect(hub.client_url)
+                on_leaf = await nats.connect(leaf.client_url)
+                try:
+                    sub = await on_hub.subscribe("across")
+                    await on_hub.flush()
+                    before = (await publish_until_received(on_leaf, sub, b"before")).data
+                    while True:  # drain the repeats
+                        try:
+                            await sub.next_msg(timeout=0.05)
+                        except nats.errors.TimeoutError:
+                            break
+                    hub.set_leafnode_link_up(False)
+                    eventually(
+                        lambda: hub.leaf_connections() == 0 and leaf.leaf_connections() == 0,
+                        what="the leaf connection to drop",
+                    )
+                    await on_leaf.publish("across", b"during")
+                    await on_leaf.flush()
+                    hub.set_leafnode_link_up(True)
+                    hub.wait_for_leaf_connections(1, timeout=30)
+                    after = (await publish_until_received(on_leaf, sub, b"after")).data
+                    return [before, after]
+                finally:
+                    await on_hub.close()
+                    await on_leaf.close()
+
+            # "during" was published while the link was cut: it never reached the hub.
+            assert run(main(), timeout=60) == [b"before", b"after"]
+            hub.add_leafnode_fault({"type": "latency", "attributes": {"latency": 1}})
+            with pytest.raises(InvalidOptions, match="no fault named"):
+                hub.remove_leafnode_fault("nope")
+            hub.remove_leafnode_fault()
+    with Server(keep="never") as plain, pytest.raises(InvalidOptions, match="leafnode_proxy"):
+        plain.set_leafnode_link_up(False)

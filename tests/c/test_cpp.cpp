@@ -610,8 +610,8 @@ static void tls_files() {
     EXPECT_ERROR(NATS_SERVER_UNAVAILABLE, "no `tls` option", plain.ca_file());
 }
 
-// Publishes `payload` on `publisher` until `sub` receives a message; returns its payload ("" when none came).
-static std::string publish_until_received(natsConnection *publisher, natsSubscription *sub, const char *payload) {
+// Publishes `payload` on "across" until `sub` receives a message; returns its payload ("" when none came).
+static std::string first_received(natsConnection *publisher, natsSubscription *sub, const char *payload) {
     for (int i = 0; i < 200; i++) {
         natsMsg *msg = nullptr;
         if (natsConnection_PublishString(publisher, "across", payload) != NATS_OK ||
@@ -638,7 +638,7 @@ static void leafnode_faults() {
     CHECK(natsConnection_ConnectTo(&on_leaf, leaf.client_url().c_str()) == NATS_OK);
     CHECK(natsConnection_SubscribeSync(&sub, on_hub, "across") == NATS_OK);
     CHECK(natsConnection_Flush(on_hub) == NATS_OK);
-    CHECK(publish_until_received(on_leaf, sub, "before") == "before");
+    CHECK(first_received(on_leaf, sub, "before") == "before");
     while (natsSubscription_NextMsg(&msg, sub, 50) == NATS_OK) {
         natsMsg_Destroy(msg);
         msg = nullptr;
@@ -652,7 +652,7 @@ static void leafnode_faults() {
     CHECK(natsConnection_Flush(on_leaf) == NATS_OK);
     hub.leafnode_link_set_up(true);
     hub.wait_for_leaf_connections(1, 30s);
-    CHECK(publish_until_received(on_leaf, sub, "after") == "after");  // "during" never crossed the cut
+    CHECK(first_received(on_leaf, sub, "after") == "after");  // "during" never crossed the cut
 
     hub.leafnode_fault_add(R"({"type":"latency","attributes":{"latency":1}})");
     hub.leafnode_fault_remove("latency_downstream");

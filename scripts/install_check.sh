@@ -262,7 +262,9 @@ EOF
     cd "$work/go"
     consumer go get github.com/nats-io/nats.go@v1.47.0 >/dev/null 2>&1
     consumer go mod tidy >/dev/null 2>&1 || consumer go mod tidy
-    consumer env LD_LIBRARY_PATH="$prefix/lib" go test -count=1 -v ./... | grep -E '^(--- |ok|FAIL|\s+install_test)'
+    # A build cache of its own: Go's cache does not key a cgo package on its pkg-config output, so a cache from an
+    # earlier run of this check (same checkout path, same binding sources) links against that run's deleted prefix.
+    consumer env GOCACHE="$work/go-build" LD_LIBRARY_PATH="$prefix/lib" go test -count=1 -v ./... | grep -E '^(--- |ok|FAIL|\s+install_test)'
 )
 
 # ---------------------------------------------------------------------------------------------------------------
